@@ -1,0 +1,76 @@
+"""The figures every chapter needs, drawn the same way everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+IMAGE_SIDE = 28
+
+
+def _as_images(x: np.ndarray) -> np.ndarray:
+    """Vectors of 784 pixels (or 28x28 images) as 28x28 images."""
+    x = np.asarray(x)
+    return x.reshape(len(x), IMAGE_SIDE, IMAGE_SIDE)
+
+
+def show_image_rows(rows: Sequence[np.ndarray], labels: Sequence[str], n: int = 10, title: str | None = None):
+    """One row of ``n`` images per array, labelled on the left: e.g. originals over reconstructions."""
+    if len(rows) != len(labels):
+        raise ValueError(f"got {len(rows)} rows but {len(labels)} labels")
+    n = min(n, *(len(row) for row in rows))
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.2 * n, 1.3 * len(rows)), squeeze=False)
+    for axes_row, images, label in zip(axes, rows, labels):
+        for ax, image in zip(axes_row, _as_images(images[:n])):
+            ax.imshow(image, cmap="binary", vmin=0.0, vmax=1.0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes_row[0].set_ylabel(label, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, n: int = 10, title: str | None = None):
+    """Originals in the top row, their reconstructions below."""
+    return show_image_rows([originals, reconstructions], ["original", "reconstructed"], n=n, title=title)
+
+
+def show_image_grid(images: np.ndarray, n_cols: int = 10, title: str | None = None):
+    """A grid of images, row by row (generated samples, interpolations)."""
+    images = _as_images(images)
+    n_rows = int(np.ceil(len(images) / n_cols))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.1 * n_cols, 1.1 * n_rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image in zip(axes.flat, images):
+        ax.imshow(image, cmap="binary", vmin=0.0, vmax=1.0)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history, metrics: Sequence[str] = ("loss",), title: str | None = None):
+    """Training and validation curves of a Keras ``History`` (or its ``.history`` dict), per epoch."""
+    curves = getattr(history, "history", history)
+    missing = [m for m in metrics if m not in curves]
+    if missing:
+        raise KeyError(f"no {missing} in the history; it has {sorted(curves)}")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        epochs = np.arange(1, len(curves[metric]) + 1)
+        ax.plot(epochs, curves[metric], label="training")
+        if f"val_{metric}" in curves:
+            ax.plot(epochs, curves[f"val_{metric}"], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.legend()
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

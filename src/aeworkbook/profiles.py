@@ -1,0 +1,72 @@
+"""How much data and how many epochs a run uses: the ``fast`` and ``full`` profiles.
+
+``full`` is the student default and trains to reference quality. ``fast`` uses
+small subsets and few epochs so that a notebook executes in well under a minute
+on two CPU cores; nbgrader (which sets ``NBGRADER_EXECUTION``) and CI (which sets
+``AEWORKBOOK_PROFILE=fast``) pick it on their own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+PROFILE_VARIABLE = "AEWORKBOOK_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Data-subset sizes and an epoch rule for one profile."""
+
+    name: str
+    train_size: int | None  # None: the whole split
+    val_size: int
+    test_size: int | None
+    max_epochs: int | None  # None: the epochs a model asks for
+    max_batch_size: int | None  # None: the batch size a model asks for
+
+    def epochs(self, full: int, fast: int | None = None) -> int:
+        """Epochs for a model that trains ``full`` epochs at reference quality.
+
+        ``fast`` overrides the fast profile's cap for a model that needs more
+        (or fewer) epochs to show its point on a small subset.
+        """
+        if full < 1:
+            raise ValueError(f"epochs must be at least 1, got {full}")
+        if self.max_epochs is None:
+            return full
+        cap = self.max_epochs if fast is None else fast
+        return max(1, min(full, cap))
+
+    def batch_size(self, full: int) -> int:
+        """Batch size for a model that trains with ``full`` at reference quality.
+
+        A small subset holds few large batches, so the fast profile caps the
+        batch size to give the optimiser enough steps in its few epochs.
+        """
+        if full < 1:
+            raise ValueError(f"batch size must be at least 1, got {full}")
+        return full if self.max_batch_size is None else min(full, self.max_batch_size)
+
+
+PROFILES = {
+    "full": Profile("full", train_size=None, val_size=5_000, test_size=None, max_epochs=None, max_batch_size=None),
+    "fast": Profile("fast", train_size=5_000, val_size=1_000, test_size=1_000, max_epochs=5, max_batch_size=32),
+}
+
+
+def current_profile(environ: dict[str, str] | None = None) -> Profile:
+    """The profile chosen by the environment.
+
+    ``AEWORKBOOK_PROFILE`` wins when set; otherwise nbgrader's execution
+    (``NBGRADER_EXECUTION``) means ``fast`` and anything else means ``full``.
+    """
+    env = os.environ if environ is None else environ
+    name = env.get(PROFILE_VARIABLE, "").strip().lower()
+    if not name:
+        name = "fast" if env.get("NBGRADER_EXECUTION") else "full"
+    try:
+        return PROFILES[name]
+    except KeyError:
+        choices = ", ".join(sorted(PROFILES))
+        raise ValueError(f"{PROFILE_VARIABLE}={name!r} is not a profile; choose one of: {choices}") from None
