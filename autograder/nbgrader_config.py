@@ -30,3 +30,6 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # profile's training but stop a cell that hangs (default 30 s).
 c.OverwriteCells.add_missing_cells = True
 c.Execute.timeout = 60
+
+# Grades CSV: one row per student, a column per chapter, and the total.
+c.ExportApp.plugin_class = "aeworkbook.grades.ChapterGradesExport"

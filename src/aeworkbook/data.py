@@ -68,13 +68,16 @@ def keras_datasets_dir() -> str:
     return os.path.join(home, "datasets")
 
 
-def _unavailable_message(name: str, cause: BaseException) -> str:
-    folder = keras_datasets_dir()
+def _cached_paths(name: str) -> list[str]:
+    return [os.path.join(keras_datasets_dir(), relative) for relative in KERAS_FILES[name]]
+
+
+def _unavailable_message(name: str, cause: BaseException, present_before: set[str]) -> str:
     lines = [f"Could not load the {name} dataset: it is not in the Keras cache and could not be downloaded ({cause})."]
-    lines.append(f"Put these files, unchanged, into {folder}:")
-    for relative in KERAS_FILES[name]:
-        path = os.path.join(folder, relative)
-        state = "present, but Keras rejected it (checksum mismatch?)" if os.path.exists(path) else "missing"
+    lines.append(f"Put these files, unchanged, into {keras_datasets_dir()}:")
+    for path in _cached_paths(name):
+        # Keras deletes a cached file that fails its checksum before it tries to download it again.
+        state = "was there, but Keras found a checksum mismatch" if path in present_before else "missing"
         lines.append(f"  {path}  ({state})")
     lines.append("Offline machines can copy them from the course's shared data folder (see the README, 'Offline data').")
     return "\n".join(lines)
@@ -84,10 +87,11 @@ def _keras_load(name: str):
     import keras
 
     loader = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[name]
+    present_before = {path for path in _cached_paths(name) if os.path.exists(path)}
     try:
         return loader.load_data()
     except Exception as error:  # Keras raises a bare Exception for a failed download
-        raise DatasetUnavailableError(_unavailable_message(name, error)) from error
+        raise DatasetUnavailableError(_unavailable_message(name, error, present_before)) from error
 
 
 def _split(name: str, class_names: tuple[str, ...], profile: Profile) -> Dataset:

@@ -1,0 +1,35 @@
+"""nbgrader export plugin: one row per student, one column per chapter, and the total.
+
+nbgrader's own CSV has a row per student *and* assignment; an instructor's
+spreadsheet wants the class list. Chosen in ``autograder/nbgrader_config.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.plugins import ExportPlugin
+
+
+class ChapterGradesExport(ExportPlugin):
+    """Write ``student_id, <chapter>..., total, max_total`` to ``--to`` (default ``grades.csv``)."""
+
+    def export(self, gradebook: Gradebook) -> None:
+        chapters = sorted(a.name for a in gradebook.assignments if not self.assignment or a.name in self.assignment)
+        max_total = sum(gradebook.find_assignment(chapter).max_score for chapter in chapters)
+        students = sorted(s.id for s in gradebook.students if not self.student or s.id in self.student)
+        path = self.to or "grades.csv"
+        self.log.info("Exporting %d students x %d chapters to %s", len(students), len(chapters), path)
+        with open(path, "w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["student_id", *chapters, "total", "max_total"])
+            for student in students:
+                scores = []
+                for chapter in chapters:
+                    try:
+                        scores.append(gradebook.find_submission(chapter, student).score)
+                    except MissingEntry:  # not submitted: an empty cell, counted as 0 in the total
+                        scores.append("")
+                total = sum(score for score in scores if score != "")
+                writer.writerow([student, *scores, total, max_total])

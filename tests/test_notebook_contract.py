@@ -1,0 +1,104 @@
+"""Static checks of every chapter: the exercise contract, the student versions, the environment files."""
+
+import re
+from collections import Counter
+
+import nbformat
+import pytest
+import tomllib
+import yaml
+
+from workbook import ROOT, chapter_ids, exercises, nbgrader_meta, source_notebook, student_notebook, total_points
+
+CHAPTERS = chapter_ids()
+
+
+def test_there_are_chapters():
+    assert "ch01_simple_sparse" in CHAPTERS
+
+
+def all_cells(path):
+    return nbformat.read(path, as_version=4).cells
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_source_notebook_has_no_outputs(chapter):
+    cells = all_cells(source_notebook(chapter))
+    assert not [c for c in cells if c.cell_type == "code" and (c.outputs or c.execution_count)]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_exercise_is_an_answer_cell_then_a_test_cell_with_points(chapter):
+    found = exercises(chapter)
+    assert found, f"{chapter} has no graded exercise"
+    for exercise in found:
+        assert exercise.test_id == f"{exercise.answer_id}_tests"
+        assert exercise.answer_id.startswith(chapter[:4] + "_")
+        assert exercise.points > 0
+    test_cells = [c for c in all_cells(source_notebook(chapter)) if nbgrader_meta(c).get("grade")]
+    for cell in test_cells:
+        hidden = cell.source.find("### BEGIN HIDDEN TESTS")
+        assert hidden > 0, f"{nbgrader_meta(cell)['grade_id']}: visible asserts first, then hidden tests"
+        assert "assert" in cell.source[:hidden] and "### END HIDDEN TESTS" in cell.source
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_prose_and_setup_cells_are_read_only(chapter):
+    cells = all_cells(source_notebook(chapter))
+    first_code = next(c for c in cells if c.cell_type == "code")
+    assert nbgrader_meta(first_code).get("locked"), "the set-up cell must be read-only"
+    assert "aw.start(" in first_code.source
+    assert first_code.source.index("aw.start(") < first_code.source.index("import keras")
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            assert nbgrader_meta(cell).get("locked"), f"unlocked prose cell: {cell.source[:60]!r}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_points_announced_at_the_top_match_the_metadata(chapter):
+    top = all_cells(source_notebook(chapter))[0].source
+    match = re.search(r"\*\*Graded exercises: (\d+) points in all\.\*\*", top)
+    assert match, "the first cell should announce the points"
+    assert float(match.group(1)) == total_points(chapter)
+    table = [float(points) for points in re.findall(r"^\|\s*\d+\s*\|.*\|\s*(\d+)\s*\|\s*$", top, re.MULTILINE)]
+    assert table == [exercise.points for exercise in exercises(chapter)]
+
+
+def test_grade_ids_are_unique_across_the_workbook():
+    ids = [nbgrader_meta(c)["grade_id"] for chapter in CHAPTERS for c in all_cells(source_notebook(chapter))
+           if nbgrader_meta(c).get("grade_id")]
+    assert [grade_id for grade_id, n in Counter(ids).items() if n > 1] == []
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_student_version_hides_solutions_and_hidden_tests(chapter):
+    text = "\n".join(cell.source for cell in all_cells(student_notebook(chapter)))
+    for leak in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert leak not in text
+    for exercise in exercises(chapter):
+        solution_lines = [line.strip() for line in exercise.solution.splitlines()
+                          if line.strip() and not line.strip().startswith(("def ", '"""', "#", "return"))]
+        assert not [line for line in solution_lines if line in text], f"{exercise.answer_id} leaks solution code"
+
+
+def test_no_chapter_without_a_source():
+    student_chapters = sorted(p.name for p in (ROOT / "chapters").iterdir() if p.is_dir())
+    assert student_chapters == CHAPTERS
+
+
+def dependency_names(requirements):
+    return {re.split(r"[<>=!\[ ;]", item, maxsplit=1)[0].lower().replace("_", "-") for item in requirements}
+
+
+def test_environment_yml_and_pyproject_list_the_same_packages():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = dependency_names(project["dependencies"] + project["optional-dependencies"]["test"])
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    listed = set()
+    for item in environment["dependencies"]:
+        if isinstance(item, dict):
+            listed |= dependency_names(p for p in item["pip"] if not p.startswith("-e"))
+        else:
+            listed |= dependency_names([item])
+    assert declared - listed == set(), "in pyproject.toml but not in environment.yml"
+    assert listed - declared - {"python", "pip"} == set(), "in environment.yml but not in pyproject.toml"

@@ -1,0 +1,51 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from aeworkbook.plotting import plot_history, show_image_grid, show_image_rows, show_reconstructions  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_reconstructions_two_labelled_rows_of_images():
+    originals = np.random.default_rng(0).random((12, 784))
+    fig = show_reconstructions(originals, originals[:, ::-1], n=5)
+    assert len(fig.axes) == 10
+    assert fig.axes[0].get_ylabel() == "original" and fig.axes[5].get_ylabel() == "reconstructed"
+    np.testing.assert_allclose(fig.axes[5].images[0].get_array(), originals[0, ::-1].reshape(28, 28))
+
+
+def test_rows_use_the_fewest_images_and_check_labels():
+    fig = show_image_rows([np.zeros((3, 28, 28)), np.ones((7, 784))], ["a", "b"], n=10)
+    assert len(fig.axes) == 6
+    with pytest.raises(ValueError, match="2 rows but 1 labels"):
+        show_image_rows([np.zeros((3, 784))] * 2, ["only one"])
+
+
+def test_grid_fills_rows_and_hides_axes():
+    fig = show_image_grid(np.zeros((7, 784)), n_cols=3, title="samples")
+    assert len(fig.axes) == 9
+    assert sum(len(ax.images) for ax in fig.axes) == 7
+    assert fig._suptitle.get_text() == "samples"
+
+
+def test_history_plots_training_and_validation():
+    history = {"loss": [3, 2, 1], "val_loss": [3.5, 2.5, 2], "mse": [0.3, 0.2, 0.1]}
+    fig = plot_history(history, metrics=["loss", "mse"])
+    loss_ax, mse_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.lines] == ["training", "validation"]
+    assert [line.get_label() for line in mse_ax.lines] == ["training"]
+    np.testing.assert_array_equal(loss_ax.lines[1].get_ydata(), [3.5, 2.5, 2])
+
+
+def test_history_names_a_missing_metric():
+    with pytest.raises(KeyError, match="accuracy"):
+        plot_history({"loss": [1]}, metrics=["accuracy"])
