@@ -17,6 +17,7 @@ CHAPTERS = ROOT / "chapters"
 AUTOGRADER = ROOT / "autograder"
 
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
 
 
 def chapter_ids() -> list[str]:
@@ -45,6 +46,7 @@ class Exercise:
     test_id: str
     points: float
     solution: str  # the answer cell's source without the solution markers
+    hidden_code: str  # what the student version replaces: the code between the markers
 
 
 def exercises(chapter: str) -> list[Exercise]:
@@ -58,7 +60,8 @@ def exercises(chapter: str) -> list[Exercise]:
         elif meta.get("grade") and cell.cell_type == "code":
             assert answer is not None, f"{chapter}: test cell {meta['grade_id']} has no answer cell before it"
             found.append(Exercise(nbgrader_meta(answer)["grade_id"], meta["grade_id"], float(meta["points"]),
-                                  SOLUTION_MARKERS.sub("", answer.source)))
+                                  SOLUTION_MARKERS.sub("", answer.source),
+                                  "\n".join(SOLUTION_REGION.findall(answer.source))))
             answer = None
     return found
 

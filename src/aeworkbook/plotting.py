@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 IMAGE_SIDE = 28
 
@@ -67,6 +68,7 @@ def plot_history(history, metrics: Sequence[str] = ("loss",), title: str | None 
         if f"val_{metric}" in curves:
             ax.plot(epochs, curves[f"val_{metric}"], label="validation")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric)
         ax.legend()
         ax.grid(alpha=0.3)
