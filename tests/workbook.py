@@ -93,3 +93,56 @@ def nbgrader(*args: str, course_dir: Path, cwd: Path = AUTOGRADER, timeout: floa
                             timeout=timeout)
     assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result
+
+
+def honest_class(chapters: list[str]) -> dict:
+    """{student: {chapter: notebook}}: a full solution, a blank, and one student per exercise number."""
+    students = {"solution": {ch: submission(ch, "all") for ch in chapters},
+                "blank": {ch: submission(ch, set()) for ch in chapters}}
+    for k in range(max(len(exercises(ch)) for ch in chapters)):
+        students[f"only_exercise_{k + 1}"] = {
+            ch: submission(ch, {exercises(ch)[k].answer_id}) for ch in chapters if k < len(exercises(ch))}
+    return students
+
+
+def honest_expected(chapters: list[str]) -> dict:
+    """{student: {chapter: {test grade id: points}}} for honest_class(chapters)."""
+    def scores(chapter, solved):
+        return {e.test_id: (e.points if e.answer_id in solved else 0.0) for e in exercises(chapter)}
+
+    expected = {"solution": {ch: scores(ch, {e.answer_id for e in exercises(ch)}) for ch in chapters},
+                "blank": {ch: scores(ch, set()) for ch in chapters}}
+    for k in range(max(len(exercises(ch)) for ch in chapters)):
+        expected[f"only_exercise_{k + 1}"] = {
+            ch: scores(ch, {exercises(ch)[k].answer_id}) for ch in chapters if k < len(exercises(ch))}
+    return expected
+
+
+def submit_and_grade(course, students: dict, chapters: list[str]) -> dict:
+    """Put the class's notebooks in the course's submitted/ folder, autograde and write feedback;
+    return {student: {chapter: {grade id: score}}} from the gradebook."""
+    for student, notebooks in students.items():
+        for chapter, notebook in notebooks.items():
+            folder = course.course_dir / "submitted" / student / chapter
+            folder.mkdir(parents=True)
+            nbformat.write(notebook, folder / source_notebook(chapter).name)
+    for chapter in chapters:
+        course.nbgrader("autograde", chapter, "--create")
+        course.nbgrader("generate_feedback", chapter)
+    return gradebook_scores(course, chapters)
+
+
+def gradebook_scores(course, chapters: list[str]) -> dict:
+    """{student: {chapter: {grade id: score}}} read from the course's gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    found = {}
+    with Gradebook(f"sqlite:///{course.course_dir / 'gradebook.db'}", "aeworkbook") as gradebook:
+        for student in gradebook.students:
+            for chapter in chapters:
+                try:
+                    notebook = gradebook.find_submission_notebook(source_notebook(chapter).stem, chapter, student.id)
+                except MissingEntry:
+                    continue
+                found.setdefault(student.id, {})[chapter] = {g.name: g.score for g in notebook.grades}
+    return found
