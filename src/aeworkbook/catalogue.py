@@ -1,0 +1,156 @@
+"""What the workbook holds: its folders, its chapters and their graded exercises.
+
+Read from the notebooks' nbgrader metadata, so that the command-line tools, the
+tests and the benchmark agree on one list without a second copy of it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+
+
+class WorkbookError(Exception):
+    """A problem with the workbook's own files (not with a student's submission)."""
+
+
+@dataclass(frozen=True)
+class Workbook:
+    """The workbook's folders: instructor sources, student versions and nbgrader's configuration."""
+
+    root: Path
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def chapters(self) -> Path:
+        return self.root / "chapters"
+
+    @property
+    def autograder(self) -> Path:
+        return self.root / "autograder"
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> "Workbook":
+        """``$AEWORKBOOK_ROOT``, else the nearest folder holding ``solutions/`` and ``autograder/`` at or
+        above ``start`` (the working directory), else the checkout this package was installed from."""
+        if os.environ.get("AEWORKBOOK_ROOT"):
+            return cls(Path(os.environ["AEWORKBOOK_ROOT"]).resolve())
+        here = (start or Path.cwd()).resolve()
+        candidates = [here, *here.parents, Path(__file__).resolve().parents[2]]
+        for folder in candidates:
+            if (folder / "solutions").is_dir() and (folder / "autograder").is_dir():
+                return cls(folder)
+        raise WorkbookError("cannot find the workbook (a folder with solutions/ and autograder/): "
+                            "run from inside it or set AEWORKBOOK_ROOT")
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One answer cell and the graded test cell after it."""
+
+    number: int
+    answer_id: str
+    test_id: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Chapter:
+    id: str
+    notebook: str  # file name, e.g. "ch01_simple_sparse.ipynb"
+    exercises: tuple[Exercise, ...]
+
+    @property
+    def points(self) -> float:
+        return sum(exercise.points for exercise in self.exercises)
+
+    def exercise(self, grade_id: str) -> Exercise | None:
+        return next((e for e in self.exercises if grade_id in (e.answer_id, e.test_id)), None)
+
+
+def read_exercises(nb) -> tuple[Exercise, ...]:
+    """The exercises of a notebook, in order: each graded test cell with the answer cell before it."""
+    found, answer_id = [], None
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            answer_id = meta.get("grade_id")
+        elif meta.get("grade"):
+            found.append(Exercise(len(found) + 1, answer_id or "", meta["grade_id"], float(meta.get("points") or 0)))
+            answer_id = None
+    return tuple(found)
+
+
+def chapters(folder: Path) -> list[Chapter]:
+    """The chapters in ``folder`` (``solutions/`` or ``chapters/``): one sub-folder and notebook each."""
+    found = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        notebooks = sorted(sub.glob("*.ipynb"))
+        if len(notebooks) == 1:
+            nb = nbformat.read(notebooks[0], as_version=4)
+            found.append(Chapter(sub.name, notebooks[0].name, read_exercises(nb)))
+        elif len(notebooks) > 1:
+            raise WorkbookError(f"{sub}: a chapter folder holds one notebook, found {[p.name for p in notebooks]}")
+    return found
+
+
+def chapter_of(nb, known: list[Chapter]) -> Chapter | None:
+    """The chapter whose graded cells the notebook carries (whatever the file is called), or None."""
+    ids = {nbgrader_meta(cell).get("grade_id") for cell in nb.cells} - {None}
+    best = max(known, key=lambda ch: len(ids & {i for e in ch.exercises for i in (e.answer_id, e.test_id)}),
+               default=None)
+    if best is None or not ids & {i for e in best.exercises for i in (e.answer_id, e.test_id)}:
+        return None
+    return best
+
+
+def solution_text(source: str) -> str:
+    """An answer cell's source with the solution markers removed."""
+    return SOLUTION_MARKERS.sub("", source)
+
+
+def source_problems(nb, name: str) -> list[str]:
+    """What would make nbgrader produce a broken student version from this source notebook."""
+    problems = []
+    for index, cell in enumerate(nb.cells, start=1):
+        meta = nbgrader_meta(cell)
+        where = f"{name}, cell {index}" + (f" ({meta['grade_id']})" if meta.get("grade_id") else "")
+        for region in ("SOLUTION", "HIDDEN TESTS"):
+            begins = len(re.findall(rf"### BEGIN {region}\b", cell.source))
+            ends = len(re.findall(rf"### END {region}\b", cell.source))
+            if begins != ends:
+                problems.append(f"{where}: '### BEGIN {region}' without a matching '### END {region}'")
+        if meta.get("grade") and not meta.get("solution") and not float(meta.get("points") or 0) > 0:
+            problems.append(f"{where}: a graded test cell without points")
+        if (meta.get("grade") or meta.get("solution") or meta.get("locked")) and not meta.get("grade_id"):
+            problems.append(f"{where}: an nbgrader cell without a grade id")
+    return problems
+
+
+def duplicate_grade_ids(notebooks: dict[str, object]) -> list[str]:
+    """Grade ids used more than once across the given notebooks ({name: notebook})."""
+    owners = Counter()
+    places = {}
+    for name, nb in notebooks.items():
+        for cell in nb.cells:
+            grade_id = nbgrader_meta(cell).get("grade_id")
+            if grade_id:
+                owners[grade_id] += 1
+                places.setdefault(grade_id, []).append(name)
+    return [f"grade id {gid!r} is used {n} times ({', '.join(places[gid])})" for gid, n in owners.items() if n > 1]

@@ -1,0 +1,269 @@
+"""Grade a whole class with nbgrader: one job a student, run in parallel.
+
+The jobs go to a standard executor: a pool of local processes (``--jobs``) or a
+Dask cluster (``--dask``: a local cluster, or a scheduler's address for a real
+one). Every job runs nbgrader's own autograde and generate_feedback for its
+student, writing to one gradebook: SQLite by default, or any database URL
+(PostgreSQL) that many machines can share. The submitted files are only read;
+nbgrader works on copies in the course directory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import shutil
+import tempfile
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .catalogue import Chapter, Workbook, WorkbookError, chapters, nbgrader_meta
+from .nbconfig import COURSE_ID, CELL_TIMEOUT, course_config, sqlite_url
+from .submissions import LMS_PATTERN, Collected, Submission, collect, unpack
+
+
+@dataclass(frozen=True)
+class Course:
+    """Where a class is graded; small and picklable, so that it can travel to a worker."""
+
+    workbook_root: str
+    course_dir: str
+    db_url: str
+    cell_timeout: int = CELL_TIMEOUT
+
+    def config(self):
+        course_dir = Path(self.course_dir)
+        return course_config(Workbook(Path(self.workbook_root)), course_dir, release_dir=course_dir / "release",
+                             db_url=self.db_url, cell_timeout=self.cell_timeout)
+
+    def notebook(self, step: str, student: str, chapter: Chapter) -> Path:
+        """A student's notebook in one of nbgrader's steps: submitted, autograded."""
+        return Path(self.course_dir) / step / student / chapter.id / chapter.notebook
+
+    def feedback(self, student: str, chapter: Chapter) -> Path:
+        return Path(self.course_dir) / "feedback" / student / chapter.id / (Path(chapter.notebook).stem + ".html")
+
+
+@dataclass
+class ChapterOutcome:
+    chapter: str
+    graded: bool
+    seconds: float
+    notes: list[str] = field(default_factory=list)  # timeouts, a dead kernel, why grading failed
+
+
+@dataclass
+class StudentOutcome:
+    student: str
+    chapters: list[ChapterOutcome]
+
+
+@dataclass
+class GradeRun:
+    course: Course
+    students: list[str]
+    outcomes: list[StudentOutcome]
+    problems: list[tuple[str, str]]  # (student, what): inputs that could not be graded as they were
+    unchanged: int  # submissions skipped because they were already graded
+    seconds: float
+    scores: dict  # {student: {chapter: {test grade id: score}}}, the whole gradebook
+
+    @property
+    def graded(self) -> list[ChapterOutcome]:
+        return [c for o in self.outcomes for c in o.chapters if c.graded]
+
+    @property
+    def failed(self) -> list[tuple[str, ChapterOutcome]]:
+        return [(o.student, c) for o in self.outcomes for c in o.chapters if not c.graded]
+
+
+# -- the job a worker runs ---------------------------------------------------------------------------------
+
+_worker_log = None
+
+
+def keep_kernel_chatter_out_of_the_terminal(course: Course) -> None:
+    """Kernels inherit the worker's stderr: send it (once a worker) to a log file in the course."""
+    global _worker_log
+    if _worker_log is None:
+        folder = Path(course.course_dir) / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        _worker_log = open(folder / f"worker-{os.getpid()}.log", "ab")
+        os.dup2(_worker_log.fileno(), 2)
+
+
+def grade_student(course: Course, student: str, chapter_ids: list[str]) -> StudentOutcome:
+    """Autograde and write feedback for one student's chapters. Runs in a worker process."""
+    from nbgrader.apps import NbGraderAPI
+
+    os.environ["AEWORKBOOK_PROFILE"] = "fast"  # grading always runs the fast profile
+    keep_kernel_chatter_out_of_the_terminal(course)
+    known = {chapter.id: chapter for chapter in chapters(Path(course.workbook_root) / "solutions")}
+    api = NbGraderAPI(config=course.config())
+    log_folder = Path(course.course_dir) / "logs" / student
+    log_folder.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    for chapter_id in chapter_ids:
+        start = time.perf_counter()
+        result = api.autograde(chapter_id, student, force=True, create=True)
+        log = result.get("log", "")
+        if result["success"]:
+            notes = execution_notes(course.notebook("autograded", student, known[chapter_id]))
+            feedback = api.generate_feedback(chapter_id, student, force=True)
+            log += feedback.get("log", "")
+            if not feedback["success"]:
+                notes.append("graded, but the feedback could not be written (see the log)")
+        else:
+            notes = [f"could not be graded: {last_error(result)}"]
+        (log_folder / f"{chapter_id}.log").write_text(log + (result.get("error") or ""))
+        outcomes.append(ChapterOutcome(chapter_id, result["success"], time.perf_counter() - start, notes))
+    return StudentOutcome(student, outcomes)
+
+
+def execution_notes(autograded: Path) -> list[str]:
+    """What went wrong while the notebook ran: cells that timed out, a kernel that died."""
+    notes = []
+    for index, cell in enumerate(nbformat.read(autograded, as_version=4).cells, start=1):
+        for output in cell.get("outputs", []):
+            if output.output_type == "error" and output.ename in ("CellTimeoutError", "DeadKernelError"):
+                grade_id = nbgrader_meta(cell).get("grade_id", "")
+                what = "timed out" if output.ename == "CellTimeoutError" else "killed the kernel"
+                notes.append(f"cell {index}{f' ({grade_id})' if grade_id else ''} {what}")
+    return notes
+
+
+def last_error(result: dict) -> str:
+    """Why nbgrader failed, in words an instructor can act on."""
+    text = (result.get("log") or "") + (result.get("error") or "")
+    if "DeadKernelError" in text or "Kernel died" in text:
+        return "the kernel died while the notebook ran (a crash in the student's code); the chapter scores 0"
+    causes = [line.strip() for line in text.splitlines()
+              if re.match(r"\s*[\w.]*(Error|Exception)\b", line) and "NbGraderException" not in line]
+    return (causes or ["unknown error (see the log in the course's logs/ folder)"])[-1][:300]
+
+
+# -- the instructor's command ------------------------------------------------------------------------------
+
+@contextmanager
+def executor(jobs: int, dask: str | None) -> Executor:
+    """Local worker processes, or a Dask cluster: ``dask="local"`` starts one here, an address joins one."""
+    if dask is None:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            yield pool
+        return
+    from distributed import Client, LocalCluster
+
+    if dask == "local":
+        with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            yield client.get_executor(pure=False)
+    else:
+        with Client(dask) as client:
+            yield client.get_executor(pure=False)
+
+
+def prepare_gradebook(course: Course, known: list[Chapter], students: list[str]) -> None:
+    """Record every chapter's graded cells (nbgrader generate_assignment, into the course, not chapters/)
+    and every student, so that a student without a notebook still has a row with zeros."""
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+
+    api = NbGraderAPI(config=course.config())
+    for chapter in known:
+        result = api.generate_assignment(chapter.id, force=True, create=True)
+        if not result["success"]:
+            raise WorkbookError(f"nbgrader could not prepare {chapter.id}: {last_error(result)}")
+    with Gradebook(course.db_url, COURSE_ID) as gradebook:
+        for student in students:
+            gradebook.update_or_create_student(student)
+
+
+def already_graded(course: Course, submission: Submission, graded: set) -> bool:
+    """The same file was graded before: its copy in submitted/ is identical and the gradebook has it."""
+    copy = course.notebook("submitted", submission.student, submission.chapter)
+    return ((submission.student, submission.chapter.id) in graded
+            and course.notebook("autograded", submission.student, submission.chapter).exists()
+            and copy.exists() and copy.read_bytes() == submission.path.read_bytes())
+
+
+def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | None = None, dask: str | None = None,
+          db_url: str | None = None, regrade_all: bool = False, lms_pattern: str = LMS_PATTERN,
+          cell_timeout: int = CELL_TIMEOUT, progress: bool = True) -> GradeRun:
+    """Grade every submission in ``source`` (a folder or zip), in ``course_dir``; see the module's doc."""
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    course_dir = Path(course_dir).resolve()
+    course = Course(str(workbook.root), str(course_dir), db_url or sqlite_url(course_dir), cell_timeout)
+    known = chapters(workbook.solutions)
+    with tempfile.TemporaryDirectory(prefix="aeworkbook-grade-") as scratch:
+        collected: Collected = collect(unpack(Path(source), Path(scratch)), known, lms_pattern)
+        prepare_gradebook(course, known, collected.students)
+        graded_before = {(s, c) for s, chapters_ in gradebook_scores(course, known).items() for c in chapters_}
+        todo: dict[str, list[str]] = {}
+        unchanged = 0
+        for submission in collected.submissions:
+            if not regrade_all and already_graded(course, submission, graded_before):
+                unchanged += 1
+                continue
+            copy = course.notebook("submitted", submission.student, submission.chapter)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(submission.path, copy)
+            todo.setdefault(submission.student, []).append(submission.chapter.id)
+
+    outcomes = []
+    if todo:
+        jobs = jobs or os.cpu_count() or 1
+        total = sum(len(c) for c in todo.values())
+        with executor(min(jobs, len(todo)), dask) as pool, \
+                tqdm(total=total, unit="notebook", desc="grading", disable=not progress) as bar:
+            futures = {pool.submit(grade_student, course, student, ids): student for student, ids in todo.items()}
+            for future in as_completed(futures):
+                outcome = student_outcome(future, futures[future], todo[futures[future]])
+                outcomes.append(outcome)
+                bar.update(len(outcome.chapters))
+    return GradeRun(course, collected.students, sorted(outcomes, key=lambda o: o.student), collected.problems,
+                    unchanged, time.perf_counter() - start, gradebook_scores(course, known))
+
+
+def student_outcome(future, student: str, chapter_ids: list[str]) -> StudentOutcome:
+    """The job's outcome; a job that itself failed (a lost worker) marks the student's chapters as failed."""
+    try:
+        return future.result()
+    except Exception as error:  # the worker died or could not run the job: the rest of the class goes on
+        note = f"could not be graded: {type(error).__name__}: {error}"
+        return StudentOutcome(student, [ChapterOutcome(c, False, 0.0, [note]) for c in chapter_ids])
+
+
+def gradebook_scores(course: Course, known: list[Chapter]) -> dict:
+    """{student: {chapter: {test grade id: score}}} for every submission in the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    found = {}
+    with Gradebook(course.db_url, COURSE_ID) as gradebook:
+        for student in gradebook.students:
+            found.setdefault(student.id, {})
+            for chapter in known:
+                try:
+                    notebook = gradebook.find_submission_notebook(Path(chapter.notebook).stem, chapter.id, student.id)
+                except MissingEntry:
+                    continue
+                found[student.id][chapter.id] = {g.name: g.score for g in notebook.grades}
+    return found
+
+
+def export_csv(course: Course, path: Path) -> Path:
+    """The grades CSV (student x chapter, total), through the workbook's nbgrader export plugin."""
+    from nbgrader.api import Gradebook
+
+    from .grades import ChapterGradesExport
+
+    with Gradebook(course.db_url, COURSE_ID) as gradebook:
+        ChapterGradesExport(to=str(path)).export(gradebook)
+    return path

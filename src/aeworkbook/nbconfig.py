@@ -1,0 +1,57 @@
+"""The workbook's nbgrader configuration, in one place.
+
+``autograder/nbgrader_config.py`` loads it for instructors who run nbgrader by
+hand; the ``aeworkbook`` command builds it for each course it grades.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+from .catalogue import Workbook
+
+COURSE_ID = "aeworkbook"
+CELL_TIMEOUT = 60  # seconds: the fast profile's slowest cell takes about 10 s
+
+
+def put_tools_on_path() -> None:
+    """nbgrader runs ``alembic`` (and kernels run ``python``) from PATH: make them this environment's,
+    even when the environment is not activated."""
+    tools = str(Path(sys.executable).parent)
+    if tools not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([tools, os.environ.get("PATH", "")])
+
+
+def sqlite_url(course_dir: Path) -> str:
+    # A busy timeout lets parallel graders wait for each other's short writes instead of failing.
+    return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}?timeout=60"
+
+
+def course_config(workbook: Workbook, course_dir: Path, *, release_dir: Path | None = None,
+                  db_url: str | None = None, cell_timeout: int = CELL_TIMEOUT) -> Config:
+    """nbgrader settings for ``course_dir`` (gradebook, submissions, autograded copies, feedback).
+
+    The sources are ``solutions/``; student versions go to ``release_dir``
+    (``chapters/`` by default).
+    """
+    put_tools_on_path()
+    c = Config()
+    course_dir = Path(course_dir).resolve()
+    course_dir.mkdir(parents=True, exist_ok=True)  # nbgrader refuses a missing root
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.root = str(course_dir)
+    c.CourseDirectory.source_directory = str(workbook.solutions)
+    c.CourseDirectory.release_directory = str(release_dir or workbook.chapters)
+    c.CourseDirectory.db_url = db_url or sqlite_url(course_dir)
+    # Student versions: a clear stub in answer cells.
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    # Grading: restore deleted test cells, and stop a cell that hangs.
+    c.OverwriteCells.add_missing_cells = True
+    c.Execute.timeout = cell_timeout
+    # Grades CSV: one row per student, a column per chapter, and the total.
+    c.ExportApp.plugin_class = "aeworkbook.grades.ChapterGradesExport"
+    return c

@@ -1,0 +1,104 @@
+"""What an instructor reads after grading: the score table, a short report and its figure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalogue import Chapter, Exercise
+
+
+@dataclass(frozen=True)
+class ExerciseSummary:
+    chapter: Chapter
+    exercise: Exercise
+    submitted: int  # students who handed in the chapter
+    full: int  # of those, how many earned every point
+    zero: int  # and how many earned none
+    mean: float  # mean score over those who handed it in
+
+    @property
+    def label(self) -> str:
+        return f"{self.chapter.id[:4]} ex {self.exercise.number} {self.exercise.answer_id[5:]}"
+
+
+def summarise(scores: dict, known: list[Chapter]) -> list[ExerciseSummary]:
+    """Per exercise: how the students who handed in its chapter scored."""
+    found = []
+    for chapter in known:
+        handed_in = [chapters[chapter.id] for chapters in scores.values() if chapter.id in chapters]
+        for exercise in chapter.exercises:
+            earned = [cells.get(exercise.test_id) or 0.0 for cells in handed_in]
+            found.append(ExerciseSummary(
+                chapter, exercise, len(earned), sum(e >= exercise.points for e in earned),
+                sum(e == 0 for e in earned), sum(earned) / len(earned) if earned else 0.0))
+    return found
+
+
+def score_table(scores: dict, known: list[Chapter]) -> str:
+    """Students down, chapters across, then the total: what the terminal shows."""
+    short = [chapter.id[:4] for chapter in known]
+    width = max([len("student"), *map(len, scores)])
+    maximum = sum(chapter.points for chapter in known)
+    lines = [f"{'student':<{width}}  " + "  ".join(f"{s:>5}" for s in short) + f"  {'total':>6}",
+             f"{'(max)':<{width}}  " + "  ".join(f"{c.points:>5g}" for c in known) + f"  {maximum:>6g}"]
+    for student in sorted(scores):
+        row = [sum(scores[student][c.id].values()) if c.id in scores[student] else None for c in known]
+        cells = "  ".join(f"{'-':>5}" if r is None else f"{r:>5g}" for r in row)
+        lines.append(f"{student:<{width}}  {cells}  {sum(r or 0 for r in row):>6g}")
+    return "\n".join(lines)
+
+
+def plot_distribution(summaries: list[ExerciseSummary], students: int, path: Path) -> Path:
+    """One bar an exercise: the share of the class with full marks, some, none, or no notebook."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    labels = [s.label for s in summaries]
+    parts = [("full marks", [s.full for s in summaries], "#2a9d4b"),
+             ("some points", [s.submitted - s.full - s.zero for s in summaries], "#f2b134"),
+             ("no points", [s.zero for s in summaries], "#d1495b"),
+             ("not handed in", [students - s.submitted for s in summaries], "#c8c8c8")]
+    figure, axes = plt.subplots(figsize=(8, 0.38 * len(summaries) + 1.4))
+    left = [0] * len(summaries)
+    for name, counts, colour in parts:
+        axes.barh(labels, counts, left=left, color=colour, label=name)
+        left = [a + b for a, b in zip(left, counts)]
+    for row, s in enumerate(summaries):
+        mean = f"mean {s.mean:.2g}/{s.exercise.points:g}" if s.submitted else "none handed in"
+        axes.text(students * 1.01, row, mean, va="center", fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlim(0, students * 1.18)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel(f"students (of {students})")
+    axes.set_title("Scores per exercise")
+    axes.legend(ncol=4, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.04), frameon=False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def write_report(path: Path, scores: dict, known: list[Chapter], problems: list[tuple[str, str]],
+                 failures: list[tuple[str, str, list[str]]], notes: list[tuple[str, str, list[str]]]) -> Path:
+    """``report.md`` beside its figure: per-exercise means, the figure, and every problem found."""
+    summaries = summarise(scores, known)
+    figure = plot_distribution(summaries, len(scores), path.with_suffix(".png"))
+    lines = ["# Grading report", "", f"{len(scores)} students.", "",
+             "| exercise | handed in | mean score | full marks |", "|---|---|---|---|"]
+    for s in summaries:
+        share = f"{s.full / s.submitted:.0%}" if s.submitted else "-"
+        mean = f"{s.mean:.2f} / {s.exercise.points:g}" if s.submitted else "-"
+        lines.append(f"| {s.label} | {s.submitted} | {mean} | {share} |")
+    lines += ["", f"![Scores per exercise]({figure.name})", ""]
+    lines += ["## Could not be graded", ""] + ([f"- {student}, {chapter}: {'; '.join(why)}"
+                                                for student, chapter, why in failures] or ["None."])
+    lines += ["", "## Problems in the submissions", ""] + ([f"- {student}: {what}" for student, what in problems]
+                                                           or ["None."])
+    lines += ["", "## Notes from the runs", ""] + ([f"- {student}, {chapter}: {'; '.join(what)}"
+                                                    for student, chapter, what in notes] or ["None."])
+    path.write_text("\n".join(lines) + "\n")
+    return path

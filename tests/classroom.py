@@ -1,0 +1,151 @@
+"""A fabricated class, written as one table: what each student hands in and what it must earn.
+
+Each hand-in names the exercises whose solutions the student pasted in (``solved``)
+and the exercises that must earn their points (``earns``, by default the solved
+ones); tricks and broken files are edits of the notebook or raw bytes. The
+expected scores come from the same table, so the class and its answers cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+from workbook import cell_by_id, chapter_ids, exercises, source_notebook, submission
+
+CH01, CH02, CH03, CH04, CH05 = chapter_ids()
+ALL = "all"
+
+# Chapter 1, exercise 2 answered for the visible test's sizes only: it passes the visible asserts
+# and fails the hidden ones, which use other sizes.
+HARDCODED_BUILD = '''
+def build_simple_autoencoder(input_dim, encoding_dim):
+    encoder = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(32, activation="relu")])
+    decoder = keras.Sequential([keras.Input(shape=(32,)), keras.layers.Dense(784, activation="sigmoid")])
+    autoencoder = keras.Sequential([encoder, decoder])
+    autoencoder.compile(optimizer="adam", loss="binary_crossentropy", metrics=["mse"])
+    return autoencoder, encoder, decoder
+'''
+
+
+@dataclass(frozen=True)
+class Handin:
+    chapter: str
+    solved: str | set[int] = ALL  # exercise numbers with the solution pasted in, or ALL
+    earns: set[int] | None = None  # exercise numbers that must earn their points (default: solved)
+    edit: Callable | None = None  # a change to the notebook: a trick the grader must see through
+    name: str | None = None  # the file name, when not the chapter's own (path inside the student folder)
+    raw: bytes | None = None  # the file's bytes, when it is not a notebook at all
+
+    def numbers(self, which) -> set[int]:
+        every = {e.number for e in exercise_list(self.chapter)}
+        return every if which == ALL else set(which)
+
+    def expected(self) -> dict[str, float] | None:
+        """{test grade id: points} this hand-in must earn; None when it cannot be graded at all."""
+        if self.raw is not None:
+            return None
+        earning = self.numbers(self.solved if self.earns is None else self.earns)
+        return {e.test_id: (e.points if e.number in earning else 0.0) for e in exercise_list(self.chapter)}
+
+    def write(self, student_folder: Path, flat: bool) -> None:
+        default = source_notebook(self.chapter).name if flat else f"{self.chapter}/{source_notebook(self.chapter).name}"
+        path = student_folder / (self.name or default)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.raw is not None:
+            path.write_bytes(self.raw)
+            return
+        answers = {exercise_list(self.chapter)[n - 1].answer_id for n in self.numbers(self.solved)}
+        nb = submission(self.chapter, answers)
+        if self.edit:
+            self.edit(nb)
+        nbformat.write(nb, path)
+
+
+def exercise_list(chapter: str):
+    from aeworkbook.catalogue import read_exercises
+
+    return read_exercises(nbformat.read(source_notebook(chapter), as_version=4))
+
+
+def answer(chapter: str, number: int) -> str:
+    return exercises(chapter)[number - 1].answer_id
+
+
+def test_cell(chapter: str, number: int) -> str:
+    return exercises(chapter)[number - 1].test_id
+
+
+# -- tricks -------------------------------------------------------------------------------------------------
+
+def rewrite_test_1_to_pass(nb):
+    cell_by_id(nb, test_cell(CH01, 1)).source = "pass"
+
+
+def hardcode_build(nb):
+    cell_by_id(nb, answer(CH01, 2)).source = HARDCODED_BUILD
+
+
+def delete_test_3(nb):
+    nb.cells.remove(cell_by_id(nb, test_cell(CH01, 3)))
+
+
+def loop_forever_in_exercise_1(chapter):
+    def edit(nb):
+        cell = cell_by_id(nb, answer(chapter, 1))
+        cell.source = "while True:\n    pass\n\n" + cell.source
+    return edit
+
+
+def crash_kernel_in_exercise_2(chapter):
+    def edit(nb):
+        cell_by_id(nb, answer(chapter, 2)).source = "import os\nos._exit(1)"
+    return edit
+
+
+def every_other(chapter: str, start: int) -> set[int]:
+    return set(range(start, len(exercises(chapter)) + 1, 2))
+
+
+# -- the class ----------------------------------------------------------------------------------------------
+
+CHAPTERS = [CH01, CH02, CH03, CH04, CH05]
+
+CLASS: dict[str, tuple[bool, list[Handin]]] = {  # student: (flat folder?, hand-ins)
+    "ada": (False, [Handin(ch) for ch in CHAPTERS]),
+    "bob": (True, [Handin(ch, solved=set()) for ch in CHAPTERS]),
+    "cy": (False, [Handin(ch, solved=every_other(ch, 1)) for ch in CHAPTERS]),
+    "dee": (True, [Handin(ch, solved=every_other(ch, 2)) for ch in CHAPTERS]),
+    # Tricks: a test rewritten to `pass` over a blank answer, an answer hard-coded for the visible
+    # test, a deleted test cell (added back, and the solved exercise earns its points).
+    "mallory": (False, [Handin(CH01, solved={2, 3, 4}, earns={3, 4},
+                               edit=lambda nb: (rewrite_test_1_to_pass(nb), hardcode_build(nb), delete_test_3(nb)))]),
+    # Kernels that hang and crash: the hang times out and the rest is graded; the crash costs the chapter.
+    "eve": (False, [Handin(CH04, earns={2, 3, 4}, edit=loop_forever_in_exercise_1(CH04))]),
+    "fay": (True, [Handin(CH05, earns=set(), edit=crash_kernel_in_exercise_2(CH05)), Handin(CH04)]),
+    # Broken files: a notebook under an LMS's name (graded), one that is not JSON, a text file.
+    "gus": (True, [Handin(CH02, name="ch02_deep (1).ipynb"),
+                   Handin(CH03, raw=b'{"cells": [ this is not JSON'),
+                   Handin(CH01, name="notes.txt", raw=b"my notes")]),
+    "hal": (True, []),  # an empty folder
+}
+
+
+def write_class(folder: Path, students: dict = CLASS) -> Path:
+    for student, (flat, handins) in students.items():
+        (folder / student).mkdir(parents=True)
+        for handin in handins:
+            handin.write(folder / student, flat)
+    return folder
+
+
+def expected_scores(students: dict = CLASS) -> dict:
+    """{student: {chapter: {test grade id: points}}}, for every hand-in that can be graded."""
+    found = {}
+    for student, (_, handins) in students.items():
+        found[student] = {h.chapter: h.expected() for h in handins if h.expected() is not None}
+    return found
