@@ -76,14 +76,14 @@ def answer(chapter: str, number: int) -> str:
     return exercises(chapter)[number - 1].answer_id
 
 
-def test_cell(chapter: str, number: int) -> str:
+def grading_cell(chapter: str, number: int) -> str:
     return exercises(chapter)[number - 1].test_id
 
 
 # -- tricks -------------------------------------------------------------------------------------------------
 
 def rewrite_test_1_to_pass(nb):
-    cell_by_id(nb, test_cell(CH01, 1)).source = "pass"
+    cell_by_id(nb, grading_cell(CH01, 1)).source = "pass"
 
 
 def hardcode_build(nb):
@@ -91,7 +91,7 @@ def hardcode_build(nb):
 
 
 def delete_test_3(nb):
-    nb.cells.remove(cell_by_id(nb, test_cell(CH01, 3)))
+    nb.cells.remove(cell_by_id(nb, grading_cell(CH01, 3)))
 
 
 def loop_forever_in_exercise_1(chapter):

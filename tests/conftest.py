@@ -1,28 +1,25 @@
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from workbook import ROOT, chapter_ids, nbgrader
+from aeworkbook.cli import main
+from workbook import ROOT
 
 
-@dataclass(frozen=True)
-class Course:
-    workbook: Path  # a copy of the workbook whose chapters/ nbgrader regenerated
-    course_dir: Path  # its course working directory (gradebook, submissions, feedback)
+@pytest.fixture
+def aeworkbook(capsys):
+    """Run the ``aeworkbook`` command in this process; return (exit status, stdout, stderr)."""
+    def run(*args):
+        status = main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return status, out, err
+    return run
 
-    def nbgrader(self, *args: str):
-        return nbgrader(*args, course_dir=self.course_dir, cwd=self.workbook / "autograder")
 
-
-@pytest.fixture(scope="session")
-def course(tmp_path_factory) -> Course:
-    """A fresh copy of the workbook with every chapter released into a new course directory."""
-    workbook = tmp_path_factory.mktemp("workbook")
-    for folder in ("solutions", "autograder"):
-        shutil.copytree(ROOT / folder, workbook / folder)
-    result = Course(workbook, tmp_path_factory.mktemp("course"))
-    for chapter in chapter_ids():
-        result.nbgrader("generate_assignment", chapter, "--force")
-    return result
+@pytest.fixture
+def workbook_copy(tmp_path) -> Path:
+    """A scratch copy of the workbook's sources, student versions and nbgrader configuration."""
+    for folder in ("solutions", "chapters", "autograder"):
+        shutil.copytree(ROOT / folder, tmp_path / "workbook" / folder)
+    return tmp_path / "workbook"

@@ -1,13 +1,14 @@
 """Static checks of every chapter: the exercise contract, the student versions, the environment files."""
 
 import re
-from collections import Counter
 
 import nbformat
 import pytest
 import tomllib
 import yaml
 
+from aeworkbook.catalogue import Workbook
+from aeworkbook.release import check_sources
 from workbook import ROOT, chapter_ids, exercises, nbgrader_meta, source_notebook, student_notebook, total_points
 
 CHAPTERS = chapter_ids()
@@ -64,10 +65,9 @@ def test_points_announced_at_the_top_match_the_metadata(chapter):
     assert table == [exercise.points for exercise in exercises(chapter)]
 
 
-def test_grade_ids_are_unique_across_the_workbook():
-    ids = [nbgrader_meta(c)["grade_id"] for chapter in CHAPTERS for c in all_cells(source_notebook(chapter))
-           if nbgrader_meta(c).get("grade_id")]
-    assert [grade_id for grade_id, n in Counter(ids).items() if n > 1] == []
+def test_sources_are_well_formed():
+    """Unique grade ids across the workbook, closed solution and hidden-test regions, points on test cells."""
+    assert check_sources(Workbook(ROOT)) == []
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -90,9 +90,14 @@ def dependency_names(requirements):
     return {re.split(r"[<>=!\[ ;]", item, maxsplit=1)[0].lower().replace("_", "-") for item in requirements}
 
 
+CONDA_NAMES = {"psycopg2-binary": "psycopg2"}  # PyPI's wheel with its own libpq; conda-forge's package
+
+
 def test_environment_yml_and_pyproject_list_the_same_packages():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = dependency_names(project["dependencies"] + project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]
+    declared = dependency_names(project["dependencies"] + extras["cluster"] + extras["test"]) - {"aeworkbook"}
+    declared = {CONDA_NAMES.get(name, name) for name in declared}
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     listed = set()
     for item in environment["dependencies"]:

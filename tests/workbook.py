@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +11,6 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 CHAPTERS = ROOT / "chapters"
-AUTOGRADER = ROOT / "autograder"
 
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
@@ -82,67 +78,3 @@ def submission(chapter: str, solved: set[str] | str = "all") -> nbformat.Noteboo
         if solved == "all" or exercise.answer_id in solved:
             cell_by_id(nb, exercise.answer_id).source = exercise.solution
     return nb
-
-
-def nbgrader(*args: str, course_dir: Path, cwd: Path = AUTOGRADER, timeout: float = 3600) -> subprocess.CompletedProcess:
-    """Run an nbgrader command as an instructor would: from autograder/, with a course directory."""
-    env = dict(os.environ, AEWORKBOOK_COURSE_DIR=str(course_dir))
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env.pop("AEWORKBOOK_PROFILE", None)  # the grader must pick the fast profile on its own
-    result = subprocess.run(["nbgrader", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout)
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def honest_class(chapters: list[str]) -> dict:
-    """{student: {chapter: notebook}}: a full solution, a blank, and one student per exercise number."""
-    students = {"solution": {ch: submission(ch, "all") for ch in chapters},
-                "blank": {ch: submission(ch, set()) for ch in chapters}}
-    for k in range(max(len(exercises(ch)) for ch in chapters)):
-        students[f"only_exercise_{k + 1}"] = {
-            ch: submission(ch, {exercises(ch)[k].answer_id}) for ch in chapters if k < len(exercises(ch))}
-    return students
-
-
-def honest_expected(chapters: list[str]) -> dict:
-    """{student: {chapter: {test grade id: points}}} for honest_class(chapters)."""
-    def scores(chapter, solved):
-        return {e.test_id: (e.points if e.answer_id in solved else 0.0) for e in exercises(chapter)}
-
-    expected = {"solution": {ch: scores(ch, {e.answer_id for e in exercises(ch)}) for ch in chapters},
-                "blank": {ch: scores(ch, set()) for ch in chapters}}
-    for k in range(max(len(exercises(ch)) for ch in chapters)):
-        expected[f"only_exercise_{k + 1}"] = {
-            ch: scores(ch, {exercises(ch)[k].answer_id}) for ch in chapters if k < len(exercises(ch))}
-    return expected
-
-
-def submit_and_grade(course, students: dict, chapters: list[str]) -> dict:
-    """Put the class's notebooks in the course's submitted/ folder, autograde and write feedback;
-    return {student: {chapter: {grade id: score}}} from the gradebook."""
-    for student, notebooks in students.items():
-        for chapter, notebook in notebooks.items():
-            folder = course.course_dir / "submitted" / student / chapter
-            folder.mkdir(parents=True)
-            nbformat.write(notebook, folder / source_notebook(chapter).name)
-    for chapter in chapters:
-        course.nbgrader("autograde", chapter, "--create")
-        course.nbgrader("generate_feedback", chapter)
-    return gradebook_scores(course, chapters)
-
-
-def gradebook_scores(course, chapters: list[str]) -> dict:
-    """{student: {chapter: {grade id: score}}} read from the course's gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    found = {}
-    with Gradebook(f"sqlite:///{course.course_dir / 'gradebook.db'}", "aeworkbook") as gradebook:
-        for student in gradebook.students:
-            for chapter in chapters:
-                try:
-                    notebook = gradebook.find_submission_notebook(source_notebook(chapter).stem, chapter, student.id)
-                except MissingEntry:
-                    continue
-                found.setdefault(student.id, {})[chapter] = {g.name: g.score for g in notebook.grades}
-    return found

@@ -80,7 +80,7 @@ def error_message(cell) -> str:
     """The first line a student needs: ``AssertionError: the code layer should have 32 units``."""
     for output in cell.get("outputs", []):
         if output.output_type == "error":
-            return first_line(f"{output.ename}: {output.evalue}" if output.evalue else output.ename)
+            return f"{output.ename}: {first_line(output.evalue)}" if first_line(output.evalue) else output.ename
         if output.output_type == "stream" and output.name == "stderr":
             return "wrote to stderr (scores 0): " + first_line(output.text)
     return ""

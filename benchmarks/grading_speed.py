@@ -1,0 +1,82 @@
+"""How fast does ``aeworkbook grade`` go, and what does grading cost beyond running the notebook?
+
+    python benchmarks/grading_speed.py [--students 4] [--chapter ch04_kl_divergence]
+
+1. Executes one submission as plain Jupyter would (nbclient, kernel start included): the floor.
+2. Grades a class of one student with one job: the cost of one graded notebook, whole command and
+   the grading job alone (autograde + feedback).
+3. Grades a class of --students students with 1 job, then with 2 jobs: seconds per graded
+   submission and the speed-up.
+Every student hands in the chapter's solution. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from aeworkbook.catalogue import Workbook, chapters
+from aeworkbook.grading import grade
+
+
+def execute_once(notebook: Path) -> float:
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(notebook, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(notebook.parent)}}).execute()
+    return time.perf_counter() - start
+
+
+def make_class(folder: Path, notebook: Path, chapter: str, students: int) -> Path:
+    for n in range(students):
+        target = folder / f"student{n + 1:02d}" / chapter
+        target.mkdir(parents=True)
+        shutil.copy(notebook, target / notebook.name)
+    return folder
+
+
+def timed_grade(submissions: Path, course: Path, workbook: Workbook, jobs: int):
+    run = grade(submissions, course, workbook=workbook, jobs=jobs, progress=False)
+    assert not run.failed, run.failed
+    return run.seconds, [c.seconds for c in run.graded]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=4)
+    parser.add_argument("--chapter", default="ch04_kl_divergence")
+    args = parser.parse_args()
+    os.environ["AEWORKBOOK_PROFILE"] = "fast"
+    workbook = Workbook.find()
+    chapter = next(ch for ch in chapters(workbook.solutions) if ch.id == args.chapter)
+    notebook = workbook.solutions / chapter.id / chapter.notebook
+
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        execute = execute_once(notebook)
+        one = make_class(scratch / "one", notebook, chapter.id, 1)
+        single_total, (single_job,) = timed_grade(one, scratch / "course-one", workbook, jobs=1)
+        many = make_class(scratch / "many", notebook, chapter.id, args.students)
+        totals = {jobs: timed_grade(many, scratch / f"course-{jobs}", workbook, jobs) for jobs in (1, 2)}
+
+    print(f"{chapter.id}, fast profile, {os.cpu_count()} cores, load average before: {os.getloadavg()[0]:.1f}\n")
+    print("| what | seconds |\n|---|---|")
+    print(f"| execute the notebook (nbclient, kernel start included) | {execute:.1f} |")
+    print(f"| grade it: the job (autograde + feedback) | {single_job:.1f} (x{single_job / execute:.2f}) |")
+    print(f"| grade it: the whole command, one student | {single_total:.1f} (x{single_total / execute:.2f}) |")
+    for jobs, (total, _) in totals.items():
+        print(f"| {args.students} students, {jobs} job{'s' * (jobs > 1)}: whole command | {total:.1f} "
+              f"({total / args.students:.1f} a submission) |")
+    print(f"\nspeed-up with 2 jobs: x{totals[1][0] / totals[2][0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Finding a class's notebooks in a folder, a zip of it, or an LMS bulk download (no grading: cheap)."""
+
+import shutil
+import zipfile
+
+import pytest
+
+from aeworkbook.catalogue import Workbook, chapters
+from aeworkbook.submissions import SubmissionsError, collect, unpack
+from workbook import student_notebook
+
+KNOWN = chapters(Workbook.find().solutions)
+CH01, CH04 = "ch01_simple_sparse", "ch04_kl_divergence"
+
+
+def found(collected):
+    return sorted((s.student, s.chapter.id, s.path.name) for s in collected.submissions)
+
+
+@pytest.fixture
+def class_folder(tmp_path):
+    folder = tmp_path / "class"
+    (folder / "ada" / CH01).mkdir(parents=True)
+    shutil.copy(student_notebook(CH01), folder / "ada" / CH01)
+    (folder / "bob").mkdir()
+    shutil.copy(student_notebook(CH04), folder / "bob" / "Untitled (2).ipynb")
+    (folder / "bob" / ".ipynb_checkpoints").mkdir()
+    shutil.copy(student_notebook(CH04), folder / "bob" / ".ipynb_checkpoints" / "old.ipynb")
+    return folder
+
+
+def test_folder_per_student_in_chapter_folders_or_flat(class_folder):
+    collected = collect(class_folder, KNOWN)
+    assert collected.students == ["ada", "bob"]
+    assert found(collected) == [("ada", CH01, f"{CH01}.ipynb"), ("bob", CH04, "Untitled (2).ipynb")]
+    assert collected.problems == [("bob", f"Untitled (2).ipynb: graded as {CH04} (expected the name {CH04}.ipynb)")]
+
+
+def test_zip_of_the_class_folder_reads_the_same(class_folder, tmp_path):
+    archive = shutil.make_archive(str(tmp_path / "class"), "zip", tmp_path, "class")
+    collected = collect(unpack(tmp_path / "class.zip", tmp_path / "scratch"), KNOWN)
+    assert found(collected) == found(collect(class_folder, KNOWN)) and archive.endswith(".zip")
+
+
+def test_lms_bulk_download_names_the_students(tmp_path):
+    folder = tmp_path / "download"
+    folder.mkdir()
+    for name in (f"ps_ada_attempt_2026-11-20-10-00-00_{CH01}.ipynb", f"ps_bob_attempt_2026-11-21-09-30-00_{CH04}.ipynb"):
+        shutil.copy(student_notebook(CH01 if "ada" in name else CH04), folder / name)
+    (folder / "readme.txt").write_text("downloaded from the LMS")
+    with zipfile.ZipFile(tmp_path / "download.zip", "w") as archive:
+        for path in folder.iterdir():
+            archive.write(path, path.name)
+    collected = collect(unpack(tmp_path / "download.zip", tmp_path / "scratch"), KNOWN)
+    assert collected.students == ["ada", "bob"]
+    assert [(s.student, s.chapter.id) for s in collected.submissions] == [("ada", CH01), ("bob", CH04)]
+    assert collected.problems == [("-", "readme.txt: not in a student folder and not an LMS file name (ignored)")]
+
+
+def test_unusable_input_is_refused_clearly(tmp_path):
+    with pytest.raises(SubmissionsError, match="no such folder or zip archive"):
+        unpack(tmp_path / "missing", tmp_path)
+    (tmp_path / "grades.pdf").write_bytes(b"%PDF-1.4")
+    with pytest.raises(SubmissionsError, match="neither a folder nor a zip archive"):
+        unpack(tmp_path / "grades.pdf", tmp_path)
+    with zipfile.ZipFile(tmp_path / "evil.zip", "w") as archive:
+        archive.writestr("../outside.ipynb", "{}")
+    with pytest.raises(SubmissionsError, match="unsafe path"):
+        unpack(tmp_path / "evil.zip", tmp_path / "scratch")
+
+
+def test_grade_command_refuses_a_missing_folder_and_wrong_arguments(aeworkbook, tmp_path):
+    status, _, err = aeworkbook("grade", tmp_path / "missing", "--course", tmp_path / "course")
+    assert status == 2 and "no such folder or zip archive" in err
+    with pytest.raises(SystemExit) as wrong:
+        aeworkbook("grade", tmp_path, "--jobs", "0")
+    assert wrong.value.code == 2
