@@ -42,7 +42,7 @@ class Handin:
     raw: bytes | None = None  # the file's bytes, when it is not a notebook at all
 
     def numbers(self, which) -> set[int]:
-        every = {e.number for e in exercise_list(self.chapter)}
+        every = {e.number for e in exercises(self.chapter)}
         return every if which == ALL else set(which)
 
     def expected(self) -> dict[str, float] | None:
@@ -50,7 +50,7 @@ class Handin:
         if self.raw is not None:
             return None
         earning = self.numbers(self.solved if self.earns is None else self.earns)
-        return {e.test_id: (e.points if e.number in earning else 0.0) for e in exercise_list(self.chapter)}
+        return {e.test_id: (e.points if e.number in earning else 0.0) for e in exercises(self.chapter)}
 
     def write(self, student_folder: Path, flat: bool) -> None:
         default = source_notebook(self.chapter).name if flat else f"{self.chapter}/{source_notebook(self.chapter).name}"
@@ -59,17 +59,11 @@ class Handin:
         if self.raw is not None:
             path.write_bytes(self.raw)
             return
-        answers = {exercise_list(self.chapter)[n - 1].answer_id for n in self.numbers(self.solved)}
+        answers = {exercises(self.chapter)[n - 1].answer_id for n in self.numbers(self.solved)}
         nb = submission(self.chapter, answers)
         if self.edit:
             self.edit(nb)
         nbformat.write(nb, path)
-
-
-def exercise_list(chapter: str):
-    from aeworkbook.catalogue import read_exercises
-
-    return read_exercises(nbformat.read(source_notebook(chapter), as_version=4))
 
 
 def answer(chapter: str, number: int) -> str:

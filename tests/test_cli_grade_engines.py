@@ -45,18 +45,13 @@ def postgresql_database():
     server = os.environ.get("AEWORKBOOK_TEST_DATABASE_URL")
     if not server:
         pytest.skip("no PostgreSQL server: set AEWORKBOOK_TEST_DATABASE_URL (.ci/run starts one)")
-    import psycopg2
+    import psycopg
 
     name = f"gradebook_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    yield server.rsplit("/", 1)[0] + "/" + name
-    from sqlalchemy import create_engine
-
-    create_engine(server).dispose()
-    admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.close()
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        yield server.rsplit("/", 1)[0] + "/" + name
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def test_postgresql_gradebook_gives_the_same_scores(submissions, one_job, tmp_path, postgresql_database):

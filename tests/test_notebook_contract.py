@@ -90,14 +90,10 @@ def dependency_names(requirements):
     return {re.split(r"[<>=!\[ ;]", item, maxsplit=1)[0].lower().replace("_", "-") for item in requirements}
 
 
-CONDA_NAMES = {"psycopg2-binary": "psycopg2"}  # PyPI's wheel with its own libpq; conda-forge's package
-
-
 def test_environment_yml_and_pyproject_list_the_same_packages():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     declared = dependency_names(project["dependencies"] + extras["cluster"] + extras["test"]) - {"aeworkbook"}
-    declared = {CONDA_NAMES.get(name, name) for name in declared}
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     listed = set()
     for item in environment["dependencies"]:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import nbformat
 
+from aeworkbook.catalogue import nbgrader_meta, read_exercises, solution_text
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 CHAPTERS = ROOT / "chapters"
 
-SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
 
 
@@ -30,14 +31,11 @@ def student_notebook(chapter: str) -> Path:
     return CHAPTERS / chapter / source_notebook(chapter).name
 
 
-def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 @dataclass(frozen=True)
 class Exercise:
-    """One answer cell and the graded test cell after it."""
+    """One answer cell and the graded test cell after it, with the solution the tests paste in."""
 
+    number: int
     answer_id: str
     test_id: str
     points: float
@@ -47,19 +45,10 @@ class Exercise:
 
 def exercises(chapter: str) -> list[Exercise]:
     """The chapter's exercises, in notebook order, read from the source notebook."""
-    cells = nbformat.read(source_notebook(chapter), as_version=4).cells
-    found, answer = [], None
-    for cell in cells:
-        meta = nbgrader_meta(cell)
-        if meta.get("solution") and cell.cell_type == "code":
-            answer = cell
-        elif meta.get("grade") and cell.cell_type == "code":
-            assert answer is not None, f"{chapter}: test cell {meta['grade_id']} has no answer cell before it"
-            found.append(Exercise(nbgrader_meta(answer)["grade_id"], meta["grade_id"], float(meta["points"]),
-                                  SOLUTION_MARKERS.sub("", answer.source),
-                                  "\n".join(SOLUTION_REGION.findall(answer.source))))
-            answer = None
-    return found
+    nb = nbformat.read(source_notebook(chapter), as_version=4)
+    answers = {nbgrader_meta(cell).get("grade_id"): cell.source for cell in nb.cells}
+    return [Exercise(e.number, e.answer_id, e.test_id, e.points, solution_text(answers[e.answer_id]),
+                     "\n".join(SOLUTION_REGION.findall(answers[e.answer_id]))) for e in read_exercises(nb)]
 
 
 def total_points(chapter: str) -> float:
