@@ -72,15 +72,17 @@ def read_notebook(path: Path):
         raise NotebookUnreadable(f"{path}: not a valid notebook ({first_line(str(error))})") from None
 
 
-def first_line(text: str) -> str:
-    return next((line.strip() for line in ANSI.sub("", text).splitlines() if line.strip()), "")
+def first_line(text: str, lines: int = 1) -> str:
+    found = [line.strip() for line in ANSI.sub("", text).splitlines() if line.strip()]
+    return " / ".join(found[:lines])[:200]
 
 
 def error_message(cell) -> str:
     """The first line a student needs: ``AssertionError: the code layer should have 32 units``."""
     for output in cell.get("outputs", []):
         if output.output_type == "error":
-            return f"{output.ename}: {first_line(output.evalue)}" if first_line(output.evalue) else output.ename
+            # Two lines: numpy's assertions put the test's own message on the second.
+            return f"{output.ename}: {first_line(output.evalue, 2)}" if first_line(output.evalue) else output.ename
         if output.output_type == "stream" and output.name == "stderr":
             return "wrote to stderr (scores 0): " + first_line(output.text)
     return ""
