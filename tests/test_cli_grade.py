@@ -12,7 +12,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from aeworkbook.catalogue import nbgrader_meta
-from classroom import CH01, CH04, CH05, CLASS, Handin, expected_scores, grading_cell, answer, write_class
+from classroom import CH01, CH04, CH05, Handin, answer, expected_scores, grading_cell, write_class
 from workbook import cell_by_id, chapter_ids, source_notebook, total_points
 
 

@@ -23,7 +23,7 @@ class WorkbookError(Exception):
 
 @dataclass(frozen=True)
 class Workbook:
-    """The workbook's folders: instructor sources, student versions and nbgrader's configuration."""
+    """The workbook's folders: instructor sources and student versions."""
 
     root: Path
 
@@ -34,10 +34,6 @@ class Workbook:
     @property
     def chapters(self) -> Path:
         return self.root / "chapters"
-
-    @property
-    def autograder(self) -> Path:
-        return self.root / "autograder"
 
     @classmethod
     def find(cls, start: Path | None = None) -> "Workbook":
@@ -77,9 +73,6 @@ class Chapter:
     @property
     def points(self) -> float:
         return sum(exercise.points for exercise in self.exercises)
-
-    def exercise(self, grade_id: str) -> Exercise | None:
-        return next((e for e in self.exercises if grade_id in (e.answer_id, e.test_id)), None)
 
 
 def read_exercises(nb) -> tuple[Exercise, ...]:
