@@ -162,7 +162,7 @@ def test_grading_again_regrades_only_changed_submissions(regraded):
     status, out, _ = regraded
     assert status == 0
     # cy's new chapter 4, and fay's chapter 5 that could not be graded before (it fails again)
-    assert "graded 1 notebooks (2 of 9 students)" in out and "23 unchanged" in out, out
+    assert "graded 1 notebook (2 of 9 students)" in out and "23 unchanged" in out, out
 
 
 def test_grading_again_keeps_manual_grades_and_takes_new_work(regraded):

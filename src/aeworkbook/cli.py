@@ -29,7 +29,8 @@ def positive_int(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="aeworkbook", description="The autoencoder workbook's tools: each user's main job in one command.")
+    main = argparse.ArgumentParser(
+        prog="aeworkbook", description="The autoencoder workbook's tools: each user's main job in one command.")
     main.add_argument("--workbook", type=Path, help="the workbook's folder (default: found from here)")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -134,7 +135,8 @@ def run_grade(args, workbook: Workbook) -> int:
     graded = run.graded
     per_notebook = f" ({sum(c.seconds for c in graded) / len(graded):.1f} s of work a notebook)" if graded else ""
     engine = f"Dask {args.dask}" if args.dask else f"{args.jobs} job{'s' * (args.jobs > 1)}"
-    print(f"graded {len(graded)} notebooks ({len(run.outcomes)} of {len(run.students)} students) in {run.seconds:.0f} s with {engine}"
+    notebooks = f"{len(graded)} notebook{'s' * (len(graded) != 1)}"
+    print(f"graded {notebooks} ({len(run.outcomes)} of {len(run.students)} students) in {run.seconds:.0f} s with {engine}"
           f"{per_notebook}; {run.unchanged} unchanged (not regraded); {len(failures)} could not be graded; "
           f"{len(run.problems)} problems in the submissions")
     for student, chapter, why in failures:
