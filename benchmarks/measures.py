@@ -129,7 +129,11 @@ class Figures:
 
     def curves(self, key: str, label: str, history: dict) -> str:
         metrics = [m for m in ("loss", "mse") if m in history]
-        return self.save(plot_history(history, metrics=metrics, title=label), f"curves_{key}")
+        fig = plot_history(history, metrics=metrics, title=label)
+        for ax in fig.axes:  # the first epoch would flatten the rest of a linear scale
+            ax.set_yscale("log")
+            ax.set_ylabel(f"{ax.get_ylabel()} (log scale)")
+        return self.save(fig, f"curves_{key}")
 
     def rows(self, name: str, rows: list, labels: list, title: str) -> str:
         return self.save(show_image_rows([np.asarray(r)[:N_SHOW] for r in rows], labels, n=N_SHOW, title=title), name)
