@@ -176,8 +176,10 @@ def minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 100 else f"{seconds:.0f} s"
 
 
-def load(pair) -> str:
-    return f"{pair[0]:.2f} → {pair[1]:.2f}"
+def load(run: dict) -> str:
+    text = f"{run['load_start'][0]:.1f} → {run['load_end'][0]:.1f}"
+    during = run.get("load_during")
+    return text + (f"; during: mean {during['mean']:.1f}, max {during['max']:.1f}" if during else "")
 
 
 def figure_text(row: dict) -> str:
@@ -225,7 +227,8 @@ def render(results: dict) -> str:
            f"* Python {m.get('python')}, TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}, "
            f"NumPy {m.get('numpy')}, Matplotlib {m.get('matplotlib')}",
            "* **Caveat:** the machine was shared with another engineer's test runs, so the times may be inflated by "
-           "contention. The 1-minute load average at the start and end of every timed run is given beside its time. "
+           "contention. The 1-minute load average at the start and end of every timed run, and its mean and maximum "
+           "sampled every 5 s during the run, are given beside its time. "
            "Training alone keeps both cores busy (a load of about 2); a load well above 2 means other processes "
            "competed for the cores.", ""]
 
@@ -270,7 +273,7 @@ def render(results: dict) -> str:
         out += ["## Full profile: time per chapter", "",
                 "Kernel start included. *Notebook* is the notebook's own cells (what a student waits for); *benchmark "
                 "extras* are the measurements, figures and reference set-ups the benchmark adds at the end.", "",
-                "| chapter | notebook | of which training (`fit`) | benchmark extras | load average (start → end) |",
+                "| chapter | notebook | of which training (`fit`) | benchmark extras | 1-min load average: start → end; during the run |",
                 "|---|---|---|---|---|"]
         total_nb = total_extra = 0.0
         for chapter, result in full.items():
@@ -279,7 +282,7 @@ def render(results: dict) -> str:
             total_extra += timing["benchmark_cell_seconds"]
             out.append(f"| {chapter} | {minutes(result['notebook_seconds'])} | "
                        f"{minutes(result['notebook_training_seconds'])} | {minutes(timing['benchmark_cell_seconds'])} | "
-                       f"{load((timing['load_start'][0], timing['load_end'][0]))} |")
+                       f"{load(timing)} |")
         out += [f"| **whole workbook** | **{minutes(total_nb)}** | | {minutes(total_extra)} | |", ""]
 
     if fast:
@@ -288,7 +291,7 @@ def render(results: dict) -> str:
                 "imports* is a separate run of a fresh kernel and the set-up cell alone (`import aeworkbook`, "
                 "`aw.start()`, which imports TensorFlow, then Keras, NumPy, Matplotlib); the notebook's own work is the "
                 "rest. Runs one at a time.", "",
-                "| chapter | whole notebook | kernel start + imports | notebook's own work | load average (start → end) |",
+                "| chapter | whole notebook | kernel start + imports | notebook's own work | 1-min load average: start → end; during the run |",
                 "|---|---|---|---|---|"]
         total = startup = 0.0
         for chapter, result in fast.items():
@@ -296,7 +299,7 @@ def render(results: dict) -> str:
             total += result["total_seconds"]
             startup += result["kernel_and_setup_seconds"]
             out.append(f"| {chapter} | {result['total_seconds']:.1f} s | {result['kernel_and_setup_seconds']:.1f} s | "
-                       f"{result['own_work_seconds']:.1f} s | {load((whole['load_start'][0], whole['load_end'][0]))} |")
+                       f"{result['own_work_seconds']:.1f} s | {load(whole)} |")
         out += [f"| **whole workbook** (one after another) | **{total:.1f} s** | {startup:.1f} s | {total - startup:.1f} s | |",
                 ""]
 

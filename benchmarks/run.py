@@ -22,6 +22,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -76,15 +77,28 @@ def execute(nb, chapter: str, profile: str, timeout: int | None) -> dict:
                             resources={"metadata": {"path": str(notebook_path(chapter).parent)}},
                             on_cell_execute=on_cell_execute, on_cell_executed=on_cell_executed,
                             on_notebook_start=on_notebook_start)
+    samples, done = [], threading.Event()
+
+    def sample_load():  # the 1-minute load average every 5 s, to see contention during the run, not only at its ends
+        while not done.wait(5):
+            samples.append(os.getloadavg()[0])
+
+    sampler = threading.Thread(target=sample_load, daemon=True)
+    sampler.start()
     start = time.perf_counter()
-    client.execute(env=kernel_env(profile))
+    try:
+        client.execute(env=kernel_env(profile))
+    finally:
+        done.set()
+        sampler.join()
     total = time.perf_counter() - start
     benchmark_cells = [i for i, c in enumerate(nb.cells) if c.metadata.get("benchmark")]
     return {"total_seconds": total, "kernel_start_seconds": marks["kernel_ready"] - start,
             "cell_seconds": {i: s for i, s in sorted(cell_seconds.items())},
             "notebook_cell_seconds": sum(s for i, s in cell_seconds.items() if i not in benchmark_cells),
             "benchmark_cell_seconds": sum(s for i, s in cell_seconds.items() if i in benchmark_cells),
-            "load_start": load_start, "load_end": os.getloadavg()}
+            "load_start": load_start, "load_end": os.getloadavg(),
+            "load_during": {"mean": sum(samples) / len(samples), "max": max(samples)} if samples else None}
 
 
 def first_code_index(nb) -> int:
