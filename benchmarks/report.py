@@ -145,8 +145,8 @@ NOTES = """## What we found on the way
   Chollet trains it 100. Its validation BCE was still falling at 50 epochs: 0.0916, 0.0870, 0.0848, 0.0833 after
   25, 50, 75 and 100 epochs (a separate run with the notebook's model, seed and split; on the MNIST test images
   0.0898, 0.0852, 0.0831, 0.0816). The chapter now trains both of its 32-number models 100 epochs, so that the
-  deep-against-simple comparison stays fair, and says why in its prose. Cost: about 1.5 minutes more in the
-  `full` profile; nothing changes in the `fast` profile (5 epochs either way).
+  deep-against-simple comparison stays fair, and says why in its prose. Cost: about one minute more in the
+  `full` profile on idle cores; nothing changes in the `fast` profile (5 epochs either way).
 * **The simple 784-32-784 autoencoder is at its capacity, not short of training.** Its validation BCE is
   0.0939, 0.0934, 0.0933, 0.0932 after 25, 50, 75 and 100 epochs (same separate run), so Chapter 1 keeps
   Chollet's 50 epochs. Its 0.093 against "about 0.09" is the validation split: on the MNIST test images, which
