@@ -1,0 +1,389 @@
+"""What the benchmark measures in each chapter, run *inside* the kernel that executed the notebook.
+
+:mod:`run` executes a solution notebook unchanged, with two cells of its own added:
+after the set-up cell, :func:`install_fit_recorder` (wall time and epochs of every
+``fit``); at the end, :func:`measure_chapter`, which reads the models the notebook
+trained by their names, measures them on the validation split and writes JSON and
+figures. No model code lives here: the only models this module trains are the
+notebooks' own builders in a reference's set-up (``reference setup`` rows).
+
+Reconstruction metrics are computed here from ``predict`` on the validation split,
+so they never include a regularisation penalty; Keras's ``val_loss`` (penalty
+included) is reported beside them where a reference quotes it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import keras
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from aeworkbook.linear import pca_components, principal_angles  # noqa: E402
+from aeworkbook.plotting import plot_history, show_image_rows  # noqa: E402
+
+FITS: list[dict] = []
+EPSILON = 1e-7  # Keras clips probabilities the same way in its binary cross-entropy
+N_SHOW = 10
+
+
+# --- recording what the notebook trains ---------------------------------------------------------
+
+def install_fit_recorder() -> None:
+    """Wrap ``keras.Model.fit`` so that every call records its model, wall time, epochs and history."""
+    original = keras.Model.fit
+    if getattr(original, "_benchmark_recorder", False):
+        return
+
+    def fit(self, *args, **kwargs):
+        start = time.perf_counter()
+        history = original(self, *args, **kwargs)
+        x = args[0] if args else kwargs.get("x")
+        FITS.append({"model": self, "seconds": time.perf_counter() - start, "epochs": len(history.epoch),
+                     "batch_size": kwargs.get("batch_size", args[2] if len(args) > 2 else None),
+                     "train_size": len(x) if hasattr(x, "__len__") else None, "history": history.history})
+        return history
+
+    fit._benchmark_recorder = True
+    keras.Model.fit = fit
+
+
+def fit_record(model) -> dict:
+    """The notebook's training of ``model``: summed wall time and epochs of its fit calls, the last history."""
+    records = [r for r in FITS if r["model"] is model]
+    if not records:
+        raise LookupError(f"no fit call recorded for model {model.name!r}")
+    return {"epochs": sum(r["epochs"] for r in records), "seconds": sum(r["seconds"] for r in records),
+            "batch_size": records[-1]["batch_size"], "train_size": records[-1]["train_size"],
+            "history": records[-1]["history"]}
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+def bce(targets: np.ndarray, outputs: np.ndarray) -> float:
+    """Mean binary cross-entropy over pixels and images, outputs clipped to [1e-7, 1 - 1e-7] as Keras does."""
+    outputs = np.clip(np.asarray(outputs, dtype=np.float64), EPSILON, 1 - EPSILON)
+    targets = np.asarray(targets, dtype=np.float64)
+    return float(np.mean(-(targets * np.log(outputs) + (1 - targets) * np.log(1 - outputs))))
+
+
+def mse(targets: np.ndarray, outputs: np.ndarray) -> float:
+    return float(np.mean((np.asarray(targets, dtype=np.float64) - outputs) ** 2))
+
+
+def reconstruction(targets: np.ndarray, outputs: np.ndarray) -> dict:
+    return {"val_bce": bce(targets, outputs), "val_mse": mse(targets, outputs)}
+
+
+class PCA:
+    """PCA fitted on the training split: project onto the first ``n`` components and back."""
+
+    def __init__(self, x_train: np.ndarray, n_components: int):
+        self.n = n_components
+        self.center = x_train.mean(axis=0)
+        self.components = pca_components(x_train, n_components)
+
+    def codes(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.center) @ self.components.T
+
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        return self.codes(x) @ self.components + self.center
+
+    def explained_variance(self, x_train: np.ndarray) -> float:
+        centered = x_train - self.center
+        return float(np.sum((centered @ self.components.T) ** 2) / np.sum(centered ** 2))
+
+
+def pca_row(pca: PCA, x_train: np.ndarray, inputs: np.ndarray, targets: np.ndarray) -> dict:
+    """PCA with the model's number of components, on the same inputs and targets as the model."""
+    return {"components": pca.n, **reconstruction(targets, pca.reconstruct(inputs)),
+            "explained_variance": pca.explained_variance(x_train)}
+
+
+def noise_ratio(outputs: np.ndarray, corrupted: np.ndarray, clean: np.ndarray) -> float:
+    """The chapter's denoising ratio, MSE(output, clean) / MSE(corrupted, clean), from given outputs."""
+    return mse(clean, outputs) / mse(clean, corrupted)
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+class Figures:
+    """Saves the chapter's figures into ``folder`` and remembers their file names."""
+
+    def __init__(self, chapter: str, folder: Path):
+        self.chapter, self.folder, self.names = chapter, folder, []
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def save(self, fig, name: str) -> str:
+        file_name = f"{self.chapter}_{name}.png"
+        fig.savefig(self.folder / file_name, dpi=72, bbox_inches="tight")
+        plt.close(fig)
+        self.names.append(file_name)
+        return file_name
+
+    def curves(self, key: str, label: str, history: dict) -> str:
+        metrics = [m for m in ("loss", "mse") if m in history]
+        fig = plot_history(history, metrics=metrics, title=label)
+        for ax in fig.axes:  # the first epoch would flatten the rest of a linear scale
+            ax.set_yscale("log")
+            ax.set_ylabel(f"{ax.get_ylabel()} (log scale)")
+        return self.save(fig, f"curves_{key}")
+
+    def rows(self, name: str, rows: list, labels: list, title: str) -> str:
+        return self.save(show_image_rows([np.asarray(r)[:N_SHOW] for r in rows], labels, n=N_SHOW, title=title), name)
+
+
+# --- the chapters ------------------------------------------------------------------------------
+
+def model_row(key: str, label: str, model, data: str, setup: str, figures: Figures, **values) -> dict:
+    record = fit_record(model)
+    figures.curves(key, label, record["history"])
+    last = record["history"]
+    row = {"key": key, "label": label, "data": data, "setup": setup, "epochs": record["epochs"],
+           "batch_size": record["batch_size"], "train_size": record["train_size"],
+           "wall_seconds": record["seconds"], "params": model.count_params()}
+    if "val_loss" in last:
+        row["keras_val_loss"] = float(last["val_loss"][-1])  # what Keras reports, penalties included
+    row.update(values)
+    return row
+
+
+def train_reference_setup(model, x_train, x_val, epochs: int, batch_size: int, recompile: bool = False) -> None:
+    """Train a model from one of the notebook's builders in a reference's set-up: its epochs and batch size and,
+    with ``recompile``, Géron's loss and optimiser (MSE, Nadam) in place of the builder's (BCE, Adam)."""
+    keras.utils.set_random_seed(42)
+    if recompile:
+        model.compile(loss="mse", optimizer="nadam", metrics=["mse"])
+    model.fit(x_train, x_train, epochs=epochs, batch_size=batch_size, shuffle=True,
+              validation_data=(x_val, x_val), verbose=0)
+
+
+def ch01_simple_sparse(ns: dict, figures: Figures) -> list[dict]:
+    mnist = ns["mnist"]
+    x_val = mnist.x_val
+    rows = []
+
+    cloud, decoder = ns["cloud"], ns["linear_decoder"]
+    angles = principal_angles(ns["decoder_directions"](decoder, 2), pca_components(cloud, 2))
+    cloud_pca = PCA(cloud, 2)
+    rows.append(model_row(
+        "linear", "linear AE 3-2-3 on a point cloud", ns["linear_ae"], "200 points near a plane in 3-D",
+        "Dense(2)-Dense(3), no activation, MSE, SGD(0.5)", figures,
+        figure={"name": "largest principal angle to PCA's plane (degrees)", "value": float(angles.max())},
+        cloud_mse=mse(cloud, ns["linear_ae"].predict(cloud, verbose=0)),
+        pca={"components": 2, "cloud_mse": mse(cloud, cloud_pca.reconstruct(cloud))}))
+
+    pca32 = PCA(mnist.x_train, 32)
+    simple, sparse = ns["simple_ae"], ns["sparse_ae"]
+    simple_out, sparse_out = simple.predict(x_val, verbose=0), sparse.predict(x_val, verbose=0)
+    simple_code = float(ns["simple_encoder"].predict(x_val, verbose=0).mean())
+    sparse_code = float(ns["sparse_encoder"].predict(x_val, verbose=0).mean())
+    test_out = simple.predict(mnist.x_test, verbose=0)
+    rows.append(model_row(
+        "simple", "simple AE 784-32-784", simple, "MNIST", "ReLU code, sigmoid output, BCE, Adam", figures,
+        **reconstruction(x_val, simple_out), test_bce=bce(mnist.x_test, test_out),
+        figure={"name": "mean code activation", "value": simple_code},
+        pca=pca_row(pca32, mnist.x_train, x_val, x_val)))
+    rows.append(model_row(
+        "sparse", "sparse AE 784-32-784, L1 1e-4", sparse, "MNIST", "as simple + L1(1e-4) activity penalty on the code",
+        figures, **reconstruction(x_val, sparse_out),
+        figure={"name": "mean code activation", "value": sparse_code, "plain": simple_code},
+        pca=pca_row(pca32, mnist.x_train, x_val, x_val)))
+
+    figures.rows("reconstructions", [x_val, pca32.reconstruct(x_val), simple_out, sparse_out],
+                 ["original", "PCA 32", "simple\n32", "sparse\n32 (L1)"], "Chapter 1: validation digits")
+    return rows
+
+
+def ch02_deep(ns: dict, figures: Figures) -> list[dict]:
+    mnist = ns["mnist"]
+    x_val = mnist.x_val
+    pca32, pca2 = PCA(mnist.x_train, 32), PCA(mnist.x_train, 2)
+    outputs = {name: ns[name].predict(x_val, verbose=0) for name in ("simple_ae", "deep_ae", "ae_2d")}
+    rows = [
+        model_row("simple", "simple AE 784-32-784 (the comparison model)", ns["simple_ae"], "MNIST",
+                  "ReLU code, sigmoid output, BCE, Adam", figures, **reconstruction(x_val, outputs["simple_ae"]),
+                  test_bce=bce(mnist.x_test, ns["simple_ae"].predict(mnist.x_test, verbose=0)),
+                  pca=pca_row(pca32, mnist.x_train, x_val, x_val)),
+        model_row("deep", "deep AE 784-128-64-32", ns["deep_ae"], "MNIST",
+                  "mirrored decoder, ReLU, sigmoid output, BCE, Adam", figures,
+                  **reconstruction(x_val, outputs["deep_ae"]),
+                  test_bce=bce(mnist.x_test, ns["deep_ae"].predict(mnist.x_test, verbose=0)),
+                  pca=pca_row(pca32, mnist.x_train, x_val, x_val)),
+    ]
+
+    knn, reference = ns["knn_accuracy"], slice(0, 10_000)
+    codes_train = ns["encoder_2d"].predict(mnist.x_train[reference], verbose=0)
+    codes_val = ns["encoder_2d"].predict(x_val, verbose=0)
+    ae_accuracy = knn(codes_train, mnist.y_train[reference], codes_val, mnist.y_val, k=5)
+    pca_accuracy = knn(pca2.codes(mnist.x_train[reference]), mnist.y_train[reference], pca2.codes(x_val), mnist.y_val, k=5)
+    rows.append(model_row(
+        "code2d", "deep AE 784-512-256-128-32-2 (2-D code)", ns["ae_2d"], "MNIST",
+        "linear 2-D code, mirrored decoder, BCE, Adam", figures, **reconstruction(x_val, outputs["ae_2d"]),
+        figure={"name": "5-NN accuracy of the 2-D validation codes", "value": ae_accuracy},
+        pca={**pca_row(pca2, mnist.x_train, x_val, x_val), "figure": pca_accuracy}))
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, codes, title in [(axes[0], codes_val, f"2-D autoencoder codes (5-NN {ae_accuracy:.1%})"),
+                             (axes[1], pca2.codes(x_val), f"PCA, 2 components (5-NN {pca_accuracy:.1%})")]:
+        points = ax.scatter(codes[:, 0], codes[:, 1], c=mnist.y_val, cmap="tab10", vmin=-0.5, vmax=9.5, s=3, alpha=0.7)
+        ax.set_title(title)
+    fig.colorbar(points, ax=axes, ticks=range(10), label="digit")
+    fig.suptitle(f"Chapter 2: the {len(x_val):,} validation digits at their 2-D codes")
+    figures.save(fig, "codes2d")
+
+    # Géron's stacked 100-30 autoencoder on Fashion-MNIST, built with this chapter's builder.
+    fashion = ns["aw"].load_fashion_mnist(ns["PROFILE"]).flat()
+    stacked, _, _ = ns["build_deep_autoencoder"](784, [100, 30])
+    train_reference_setup(stacked, fashion.x_train, fashion.x_val, epochs=20, batch_size=32, recompile=True)
+    stacked_out = stacked.predict(fashion.x_val, verbose=0)
+    pca30 = PCA(fashion.x_train, 30)
+    rows.append(model_row(
+        "stacked_fashion", "reference set-up: build_deep_autoencoder(784, [100, 30])", stacked, "Fashion-MNIST",
+        "the chapter's builder (ReLU, sigmoid output) in Géron's set-up: MSE, Nadam, 20 epochs", figures,
+        **reconstruction(fashion.x_val, stacked_out), pca=pca_row(pca30, fashion.x_train, fashion.x_val, fashion.x_val)))
+
+    figures.rows("reconstructions", [x_val, pca32.reconstruct(x_val), outputs["simple_ae"], outputs["deep_ae"],
+                                     pca2.reconstruct(x_val), outputs["ae_2d"]],
+                 ["original", "PCA 32", "simple\n32", "deep\n128-64-32", "PCA 2", "deep\n2-D code"],
+                 "Chapter 2: validation digits")
+    figures.rows("reconstructions_fashion", [fashion.x_val, pca30.reconstruct(fashion.x_val), stacked_out],
+                 ["original", "PCA 30", "stacked\n100-30"], "Chapter 2 builder in Géron's set-up: Fashion-MNIST validation")
+    return rows
+
+
+def ch03_denoising(ns: dict, figures: Figures) -> list[dict]:
+    mnist = ns["mnist"]
+    x_val, noisy_val = mnist.x_val, ns["noisy_val"]
+    masked_val = ns["add_masking_noise"](x_val, 0.5, seed=5)
+    pca64 = PCA(mnist.x_train, 64)
+
+    denoiser_out = ns["denoiser"].predict(noisy_val, verbose=0)
+    pca_denoised = pca64.reconstruct(noisy_val)
+    rows = [model_row(
+        "gaussian", "denoiser 784-256-64-256-784, Gaussian noise 0.5", ns["denoiser"], "MNIST",
+        "fixed noisy copies (factor 0.5) -> clean, BCE, Adam", figures,
+        **reconstruction(x_val, denoiser_out),
+        figure={"name": "denoising ratio, Gaussian 0.5 (validation)", "value": noise_ratio(denoiser_out, noisy_val, x_val),
+                "test": ns["denoising_ratio"](ns["denoiser"], ns["noisy_test"], mnist.x_test)},
+        pca={"components": 64, **reconstruction(x_val, pca_denoised),
+             "figure": noise_ratio(pca_denoised, noisy_val, x_val)})]
+
+    masked_outputs = {}
+    for key, name, label, setup in [
+            ("plain", "plain_ae", "plain AE 784-256-64-256-784", "clean -> clean, BCE, Adam"),
+            ("dropout", "dropout_ae", "dropout(0.5) denoising AE 784-256-64-256-784", "Dropout(0.5) input layer, clean -> clean, BCE, Adam")]:
+        model = ns[name]
+        masked_outputs[key] = model.predict(masked_val, verbose=0)
+        rows.append(model_row(
+            key, label, model, "MNIST", setup, figures, **reconstruction(x_val, model.predict(x_val, verbose=0)),
+            figure={"name": "denoising ratio, 50% masked (validation)",
+                    "value": noise_ratio(masked_outputs[key], masked_val, x_val)},
+            pca={**pca_row(pca64, mnist.x_train, x_val, x_val),
+                 "figure": noise_ratio(pca64.reconstruct(masked_val), masked_val, x_val)}))
+
+    # Géron's dropout denoising autoencoder 100-30 on Fashion-MNIST, built with this chapter's builder.
+    fashion = ns["aw"].load_fashion_mnist(ns["PROFILE"]).flat()
+    geron, _, _ = ns["build_denoising_autoencoder"](784, [100, 30], corruption="dropout")
+    train_reference_setup(geron, fashion.x_train, fashion.x_val, epochs=10, batch_size=32, recompile=True)
+    geron_out = geron.predict(fashion.x_val, verbose=0)
+    pca30 = PCA(fashion.x_train, 30)
+    rows.append(model_row(
+        "dropout_fashion", "reference set-up: build_denoising_autoencoder(784, [100, 30], 'dropout')", geron,
+        "Fashion-MNIST", "the chapter's builder (Dropout(0.5) input, ReLU, sigmoid output) in Géron's set-up: MSE, Nadam, 10 epochs", figures,
+        **reconstruction(fashion.x_val, geron_out), pca=pca_row(pca30, fashion.x_train, fashion.x_val, fashion.x_val)))
+
+    figures.rows("reconstructions_gaussian", [noisy_val, denoiser_out, pca_denoised, x_val],
+                 ["noisy\n(σ 0.5)", "denoiser", "PCA 64", "clean"], "Chapter 3: Gaussian noise, validation digits")
+    figures.rows("reconstructions_masked", [masked_val, masked_outputs["plain"], masked_outputs["dropout"],
+                                            pca64.reconstruct(masked_val), x_val],
+                 ["50% masked", "plain AE", "dropout AE", "PCA 64", "clean"], "Chapter 3: masking noise, validation digits")
+    figures.rows("reconstructions_fashion", [fashion.x_val, pca30.reconstruct(fashion.x_val), geron_out],
+                 ["original", "PCA 30", "dropout\n100-30"], "Chapter 3 builder in Géron's set-up: Fashion-MNIST validation")
+    return rows
+
+
+def ch04_kl_divergence(ns: dict, figures: Figures) -> list[dict]:
+    fashion = ns["fashion"]
+    x_val = fashion.x_val
+    rows, outputs = [], {}
+
+    def coding_figure(encoder) -> dict:
+        means = encoder.predict(x_val, verbose=0).mean(axis=0)
+        return {"name": "mean activation of the 300 coding neurons (target 0.1)", "value": float(means.mean()),
+                "near_target": float(np.mean(np.abs(means - 0.1) < 0.05))}
+
+    for key, name, setup in [("plain", "plain", "no penalty"),
+                             ("kl", "KL sparse", "KLDivergenceRegularizer(weight=5e-3, target=0.1)")]:
+        model = ns["autoencoders"][name]
+        outputs[key] = model.predict(x_val, verbose=0)
+        rows.append(model_row(
+            key, f"coding AE 784-100-300-100-784, {name}", model, "Fashion-MNIST",
+            f"sigmoid 300-unit code, {setup}, MSE, Nadam", figures, **reconstruction(x_val, outputs[key]),
+            figure=coding_figure(ns["encoders"][name])))
+
+    # Géron's L1 sparse autoencoder: the chapter's own build_coding_autoencoder with an L1 activity penalty.
+    l1_model, l1_encoder = ns["build_coding_autoencoder"](keras.regularizers.L1(1e-4))
+    train_reference_setup(l1_model, fashion.x_train, x_val, epochs=10, batch_size=32)
+    outputs["l1"] = l1_model.predict(x_val, verbose=0)
+    rows.append(model_row(
+        "l1", "reference set-up: build_coding_autoencoder(L1(1e-4))", l1_model, "Fashion-MNIST",
+        "the chapter's builder with Géron's L1 1e-4 penalty on the code: MSE, Nadam, 10 epochs", figures,
+        **reconstruction(x_val, outputs["l1"]), figure=coding_figure(l1_encoder)))
+
+    figures.rows("reconstructions", [x_val, outputs["plain"], outputs["kl"], outputs["l1"]],
+                 ["original", "plain", "KL sparse", "L1 sparse"], "Chapter 4: Fashion-MNIST validation images")
+    # The design notes' measured PCA baseline (32 components on Fashion-MNIST), as a check of the PCA used here.
+    ns["_benchmark_baselines"] = [{"label": "PCA, 32 components", "data": "Fashion-MNIST",
+                                   **pca_row(PCA(fashion.x_train, 32), fashion.x_train, x_val, x_val)}]
+    return rows
+
+
+def ch05_vae(ns: dict, figures: Figures) -> list[dict]:
+    fashion = ns["fashion"]
+    x_val = fashion.x_val
+    vae, encoder, decoder = ns["vae"], ns["vae_encoder"], ns["vae_decoder"]
+    mean, log_var, _ = (np.asarray(t) for t in encoder.predict(x_val, verbose=0))
+    latent = float(np.mean(np.asarray(ns["latent_loss"](mean, log_var)))) / 784
+    sampled = vae.predict(x_val, verbose=0)  # decodes sampled codings, as Keras's val_mse does
+    from_mean = decoder.predict(mean, verbose=0)
+    pca10 = PCA(fashion.x_train, 10)
+    sampled_metrics = reconstruction(x_val, sampled)
+    row = model_row(
+        "vae", "VAE 784-150-100-10(μ, log σ²)-100-150-784", vae, "Fashion-MNIST",
+        "sigmoid output, MSE + latent loss / 784, Nadam", figures, **sampled_metrics,
+        figure={"name": "validation loss = MSE + latent loss / 784", "value": sampled_metrics["val_mse"] + latent,
+                "latent": latent},
+        from_mean=reconstruction(x_val, from_mean),
+        pca=pca_row(pca10, fashion.x_train, x_val, x_val))
+    figures.rows("reconstructions", [x_val, pca10.reconstruct(x_val), sampled, from_mean],
+                 ["original", "PCA 10", "VAE\n(sampled)", "VAE\n(mean)"], "Chapter 5: Fashion-MNIST validation images")
+    figures.save(ns["show_image_grid"](ns["generate_images"](decoder, 20, 10, seed=7), n_cols=10,
+                                       title="Chapter 5: 20 images decoded from codings drawn from N(0, I)"), "generated")
+    return [row]
+
+
+CHAPTERS = {f.__name__: f for f in (ch01_simple_sparse, ch02_deep, ch03_denoising, ch04_kl_divergence, ch05_vae)}
+
+
+def measure_chapter(chapter: str, ns: dict, figure_dir: str, out_json: str) -> None:
+    """Measure the chapter's trained models (read from the notebook's namespace ``ns``); write JSON."""
+    start = time.perf_counter()
+    fits_before = len(FITS)
+    figures = Figures(chapter, Path(figure_dir))
+    if chapter not in CHAPTERS:  # a new chapter: timed, but nobody has said yet which of its models to measure
+        print(f"benchmarks/measures.py has no entry for {chapter}: its models are not measured")
+    rows = CHAPTERS[chapter](ns, figures) if chapter in CHAPTERS else []
+    result = {"chapter": chapter, "profile": ns["PROFILE"].name, "models": rows, "figures": figures.names,
+              "baselines": ns.get("_benchmark_baselines", []),
+              "notebook_fits": [{"model": r["model"].name, "epochs": r["epochs"], "seconds": r["seconds"]}
+                                for r in FITS[:fits_before]],
+              "notebook_training_seconds": sum(r["seconds"] for r in FITS[:fits_before]),
+              "measure_seconds": time.perf_counter() - start}
+    Path(out_json).write_text(json.dumps(result, indent=1))
