@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--chapter", default="ch04_kl_divergence")
     args = parser.parse_args()
     os.environ["AEWORKBOOK_PROFILE"] = "fast"
+    load_before = os.getloadavg()[0]
     workbook = Workbook.find()
     chapter = next(ch for ch in chapters(workbook.solutions) if ch.id == args.chapter)
     notebook = workbook.solutions / chapter.id / chapter.notebook
@@ -67,7 +68,7 @@ def main() -> None:
         many = make_class(scratch / "many", notebook, chapter.id, args.students)
         totals = {jobs: timed_grade(many, scratch / f"course-{jobs}", workbook, jobs) for jobs in (1, 2)}
 
-    print(f"{chapter.id}, fast profile, {os.cpu_count()} cores, load average before: {os.getloadavg()[0]:.1f}\n")
+    print(f"{chapter.id}, fast profile, {os.cpu_count()} cores, load average before: {load_before:.1f}, after: {os.getloadavg()[0]:.1f}\n")
     print("| what | seconds |\n|---|---|")
     print(f"| execute the notebook (nbclient, kernel start included) | {execute:.1f} |")
     print(f"| grade it: the job (autograde + feedback) | {single_job:.1f} (x{single_job / execute:.2f}) |")
