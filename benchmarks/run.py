@@ -29,19 +29,23 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from aeworkbook.catalogue import chapters
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SOLUTIONS = ROOT / "solutions"
 OUT = HERE  # where results.json, RESULTS.md, figures/ and raw/ go (--out changes it, for trial runs)
 
 
+CHAPTERS = {chapter.id: SOLUTIONS / chapter.id / chapter.notebook for chapter in chapters(SOLUTIONS)}
+
+
 def chapter_ids() -> list[str]:
-    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and list(p.glob("*.ipynb")))
+    return list(CHAPTERS)
 
 
 def notebook_path(chapter: str) -> Path:
-    (path,) = sorted((SOLUTIONS / chapter).glob("*.ipynb"))
-    return path
+    return CHAPTERS[chapter]
 
 
 def kernel_env(profile: str) -> dict:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 
+from aeworkbook import catalogue
 from aeworkbook.catalogue import nbgrader_meta, read_exercises, solution_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,13 +33,9 @@ def student_notebook(chapter: str) -> Path:
 
 
 @dataclass(frozen=True)
-class Exercise:
-    """One answer cell and the graded test cell after it, with the solution the tests paste in."""
+class Exercise(catalogue.Exercise):
+    """An exercise with the solution the tests paste in."""
 
-    number: int
-    answer_id: str
-    test_id: str
-    points: float
     solution: str  # the answer cell's source without the solution markers
     hidden_code: str  # what the student version replaces: the code between the markers
 
