@@ -1,5 +1,6 @@
 """``aeworkbook validate``: exercise by exercise, as the grader would score them; non-zero unless all pass."""
 
+import os
 import re
 import subprocess
 import sys
@@ -45,8 +46,10 @@ def test_partly_solved_copy_anywhere_on_disk(aeworkbook, tmp_path):
     path.parent.mkdir()
     nbformat.write(nb, path)
     before = path.read_bytes()
+    environment = dict(os.environ)
 
     status, out, _ = aeworkbook("validate", path)
+    assert dict(os.environ) | {"PATH": ""} == environment | {"PATH": ""}, "validate restores the environment"
     assert status == 1
     found = statuses(out)
     assert found[1] == ("not attempted", 0, first.points)

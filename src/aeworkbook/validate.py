@@ -96,6 +96,22 @@ def unchanged_answer(cell) -> bool:
 
 
 @contextmanager
+def environment(**values: str):
+    """Set variables for the kernel to inherit, then restore ours. (nbgrader 0.9.6's ``utils.setenv``
+    restores the wrong values: it looks the old ones up by the new value, and so deletes them.)"""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
 def kernel_chatter_hidden():
     """Kernels inherit our stderr and print start-up warnings on it; keep them out of the report."""
     saved = os.dup(2)
@@ -112,11 +128,10 @@ def execute(nb, folder: Path, cell_timeout: int) -> str | None:
     """Execute ``nb`` in place in the fast profile, as nbgrader does; return why it stopped early, if it did."""
     from nbclient.exceptions import DeadKernelError
     from nbgrader.preprocessors import ClearOutput, Execute
-    from nbgrader.utils import setenv
 
     put_tools_on_path()
     nb, resources = ClearOutput().preprocess(nb, {})
-    with setenv(NBGRADER_EXECUTION="validate", AEWORKBOOK_PROFILE="fast"):
+    with environment(NBGRADER_EXECUTION="validate", AEWORKBOOK_PROFILE="fast"):
         try:
             with kernel_chatter_hidden():
                 Execute(timeout=cell_timeout).preprocess(nb, {"metadata": {"path": str(folder)}})
