@@ -110,7 +110,6 @@ def run_release(args, workbook: Workbook) -> int:
 
 
 def run_grade(args, workbook: Workbook) -> int:
-    from .catalogue import chapters
     from .grading import export_csv, grade
     from .report import score_table, write_report
     from .submissions import LMS_PATTERN, SubmissionsError
@@ -123,7 +122,7 @@ def run_grade(args, workbook: Workbook) -> int:
     except SubmissionsError as error:
         print(f"aeworkbook grade: {error}", file=sys.stderr)
         return UNUSABLE
-    known = chapters(workbook.solutions)
+    known = run.chapters
     folder = Path(run.course.course_dir)
     csv_path = export_csv(run.course, folder / "grades.csv")
     failures = [(student, c.chapter, c.notes) for student, c in run.failed]

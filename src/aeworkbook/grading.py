@@ -46,9 +46,6 @@ class Course:
         """A student's notebook in one of nbgrader's steps: submitted, autograded."""
         return Path(self.course_dir) / step / student / chapter.id / chapter.notebook
 
-    def feedback(self, student: str, chapter: Chapter) -> Path:
-        return Path(self.course_dir) / "feedback" / student / chapter.id / (Path(chapter.notebook).stem + ".html")
-
 
 @dataclass
 class ChapterOutcome:
@@ -67,6 +64,7 @@ class StudentOutcome:
 @dataclass
 class GradeRun:
     course: Course
+    chapters: list[Chapter]  # every chapter of the workbook, in order
     students: list[str]
     outcomes: list[StudentOutcome]
     problems: list[tuple[str, str]]  # (student, what): inputs that could not be graded as they were
@@ -98,31 +96,30 @@ def keep_kernel_chatter_out_of_the_terminal(course: Course) -> None:
         os.dup2(_worker_log.fileno(), 2)
 
 
-def grade_student(course: Course, student: str, chapter_ids: list[str]) -> StudentOutcome:
+def grade_student(course: Course, student: str, to_grade: list[Chapter]) -> StudentOutcome:
     """Autograde and write feedback for one student's chapters. Runs in a worker process."""
     from nbgrader.apps import NbGraderAPI
 
     os.environ["AEWORKBOOK_PROFILE"] = "fast"  # grading always runs the fast profile
     keep_kernel_chatter_out_of_the_terminal(course)
-    known = {chapter.id: chapter for chapter in chapters(Path(course.workbook_root) / "solutions")}
     api = NbGraderAPI(config=course.config())
     log_folder = Path(course.course_dir) / "logs" / student
     log_folder.mkdir(parents=True, exist_ok=True)
     outcomes = []
-    for chapter_id in chapter_ids:
+    for chapter in to_grade:
         start = time.perf_counter()
-        result = api.autograde(chapter_id, student, force=True, create=True)
+        result = api.autograde(chapter.id, student, force=True, create=True)
         log = result.get("log", "")
         if result["success"]:
-            notes = execution_notes(course.notebook("autograded", student, known[chapter_id]))
-            feedback = api.generate_feedback(chapter_id, student, force=True)
+            notes = execution_notes(course.notebook("autograded", student, chapter))
+            feedback = api.generate_feedback(chapter.id, student, force=True)
             log += feedback.get("log", "")
             if not feedback["success"]:
                 notes.append("graded, but the feedback could not be written (see the log)")
         else:
             notes = [f"could not be graded: {last_error(result)}"]
-        (log_folder / f"{chapter_id}.log").write_text(log + (result.get("error") or ""))
-        outcomes.append(ChapterOutcome(chapter_id, result["success"], time.perf_counter() - start, notes))
+        (log_folder / f"{chapter.id}.log").write_text(log + (result.get("error") or ""))
+        outcomes.append(ChapterOutcome(chapter.id, result["success"], time.perf_counter() - start, notes))
     return StudentOutcome(student, outcomes)
 
 
@@ -206,7 +203,7 @@ def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | Non
         collected: Collected = collect(unpack(Path(source), Path(scratch)), known, lms_pattern)
         prepare_gradebook(course, known, collected.students)
         graded_before = {(s, c) for s, chapters_ in gradebook_scores(course, known).items() for c in chapters_}
-        todo: dict[str, list[str]] = {}
+        todo: dict[str, list[Chapter]] = {}
         unchanged = 0
         for submission in collected.submissions:
             if not regrade_all and already_graded(course, submission, graded_before):
@@ -215,7 +212,7 @@ def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | Non
             copy = course.notebook("submitted", submission.student, submission.chapter)
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(submission.path, copy)
-            todo.setdefault(submission.student, []).append(submission.chapter.id)
+            todo.setdefault(submission.student, []).append(submission.chapter)
 
     outcomes = []
     if todo:
@@ -223,22 +220,23 @@ def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | Non
         total = sum(len(c) for c in todo.values())
         with executor(min(jobs, len(todo)), dask) as pool, \
                 tqdm(total=total, unit="notebook", desc="grading", disable=not progress) as bar:
-            futures = {pool.submit(grade_student, course, student, ids): student for student, ids in todo.items()}
+            futures = {pool.submit(grade_student, course, student, to_grade): student
+                       for student, to_grade in todo.items()}
             for future in as_completed(futures):
                 outcome = student_outcome(future, futures[future], todo[futures[future]])
                 outcomes.append(outcome)
                 bar.update(len(outcome.chapters))
-    return GradeRun(course, collected.students, sorted(outcomes, key=lambda o: o.student), collected.problems,
+    return GradeRun(course, known, collected.students, sorted(outcomes, key=lambda o: o.student), collected.problems,
                     unchanged, time.perf_counter() - start, gradebook_scores(course, known))
 
 
-def student_outcome(future, student: str, chapter_ids: list[str]) -> StudentOutcome:
+def student_outcome(future, student: str, to_grade: list[Chapter]) -> StudentOutcome:
     """The job's outcome; a job that itself failed (a lost worker) marks the student's chapters as failed."""
     try:
         return future.result()
     except Exception as error:  # the worker died or could not run the job: the rest of the class goes on
         note = f"could not be graded: {type(error).__name__}: {error}"
-        return StudentOutcome(student, [ChapterOutcome(c, False, 0.0, [note]) for c in chapter_ids])
+        return StudentOutcome(student, [ChapterOutcome(c.id, False, 0.0, [note]) for c in to_grade])
 
 
 def gradebook_scores(course: Course, known: list[Chapter]) -> dict:
