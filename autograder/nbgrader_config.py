@@ -6,14 +6,14 @@ committed ``solutions/`` folder and the student versions go to the committed
 autograded copies, feedback) lives in a course working directory outside the
 committed tree: ``$AEWORKBOOK_COURSE_DIR``, or ``course/`` beside this file's
 folder (ignored by git) when that is not set. The settings themselves live in
-``aeworkbook.nbconfig``, which the ``aeworkbook`` command uses too.
+``aeworkbook.course.nbconfig``, which the ``aeworkbook`` command uses too.
 """
 
 import os
 from pathlib import Path
 
-from aeworkbook.catalogue import Workbook
-from aeworkbook.nbconfig import course_config
+from aeworkbook.course.catalogue import Workbook
+from aeworkbook.course.nbconfig import course_config
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import nbformat
 
-from aeworkbook.catalogue import Workbook, chapters
-from aeworkbook.grading import grade
+from aeworkbook.course.catalogue import Workbook, chapters
+from aeworkbook.course.grading import grade
 
 import run  # the benchmark's notebook executor (this folder)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from aeworkbook.catalogue import chapters
+from aeworkbook.course.catalogue import chapters
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

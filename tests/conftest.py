@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from aeworkbook.cli import main
+from aeworkbook.course.cli import main
 from workbook import ROOT
 
 

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from aeworkbook.catalogue import nbgrader_meta
+from aeworkbook.course.catalogue import nbgrader_meta
 from classroom import CH01, CH04, CH05, Handin, answer, expected_scores, grading_cell, write_class
 from workbook import cell_by_id, chapter_ids, source_notebook, total_points
 
@@ -23,7 +23,7 @@ def tree_digest(folder):
 
 def grade(*args):
     """Run ``aeworkbook grade`` in this process: (exit status, what it printed)."""
-    from aeworkbook.cli import main
+    from aeworkbook.course.cli import main
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -42,9 +42,9 @@ def graded(tmp_path_factory):
 
 
 def gradebook_scores(course):
-    from aeworkbook.catalogue import Workbook, chapters
-    from aeworkbook.grading import Course, gradebook_scores as read
-    from aeworkbook.nbconfig import sqlite_url
+    from aeworkbook.course.catalogue import Workbook, chapters
+    from aeworkbook.course.grading import Course, gradebook_scores as read
+    from aeworkbook.course.nbconfig import sqlite_url
 
     workbook = Workbook.find()
     return read(Course(str(workbook.root), str(course), sqlite_url(course)), chapters(workbook.solutions))
@@ -145,7 +145,7 @@ def test_report_gives_per_exercise_means_problems_and_a_figure(graded):
 @pytest.fixture(scope="module")
 def regraded(graded):
     """cy hands in a fully solved chapter 4; the instructor had marked down ada's first chapter-1 exercise."""
-    from aeworkbook.nbconfig import sqlite_url
+    from aeworkbook.course.nbconfig import sqlite_url
 
     _, _, course, submissions, _ = graded
     (submissions / "cy" / CH04 / source_notebook(CH04).name).unlink()

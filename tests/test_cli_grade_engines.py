@@ -55,8 +55,8 @@ def postgresql_database():
 
 
 def test_postgresql_gradebook_gives_the_same_scores(submissions, one_job, tmp_path, postgresql_database):
-    from aeworkbook.catalogue import Workbook, chapters
-    from aeworkbook.grading import Course, gradebook_scores as read
+    from aeworkbook.course.catalogue import Workbook, chapters
+    from aeworkbook.course.grading import Course, gradebook_scores as read
 
     status, out = grade(submissions, "--course", tmp_path, "--jobs", 2, "--db", postgresql_database)
     assert status == 0, out

@@ -7,8 +7,8 @@ import pytest
 import tomllib
 import yaml
 
-from aeworkbook.catalogue import Workbook
-from aeworkbook.release import check_sources
+from aeworkbook.course.catalogue import Workbook
+from aeworkbook.course.release import check_sources
 from workbook import ROOT, chapter_ids, exercises, nbgrader_meta, source_notebook, student_notebook, total_points
 
 CHAPTERS = chapter_ids()

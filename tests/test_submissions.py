@@ -5,8 +5,8 @@ import zipfile
 
 import pytest
 
-from aeworkbook.catalogue import Workbook, chapters
-from aeworkbook.submissions import SubmissionsError, collect, unpack
+from aeworkbook.course.catalogue import Workbook, chapters
+from aeworkbook.course.submissions import SubmissionsError, collect, unpack
 from workbook import student_notebook
 
 KNOWN = chapters(Workbook.find().solutions)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import nbformat
 
-from aeworkbook import catalogue
-from aeworkbook.catalogue import nbgrader_meta, read_exercises, solution_text
+from aeworkbook.course import catalogue
+from aeworkbook.course.catalogue import nbgrader_meta, read_exercises, solution_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"

@@ -53,5 +53,5 @@ def course_config(workbook: Workbook, course_dir: Path, *, release_dir: Path | N
     c.OverwriteCells.add_missing_cells = True
     c.Execute.timeout = cell_timeout
     # Grades CSV: one row per student, a column per chapter, and the total.
-    c.ExportApp.plugin_class = "aeworkbook.grades.ChapterGradesExport"
+    c.ExportApp.plugin_class = "aeworkbook.course.grades.ChapterGradesExport"
     return c
