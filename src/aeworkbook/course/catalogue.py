@@ -42,7 +42,7 @@ class Workbook:
         if os.environ.get("AEWORKBOOK_ROOT"):
             return cls(Path(os.environ["AEWORKBOOK_ROOT"]).resolve())
         here = (start or Path.cwd()).resolve()
-        candidates = [here, *here.parents, Path(__file__).resolve().parents[2]]
+        candidates = [here, *here.parents, Path(__file__).resolve().parents[3]]
         for folder in candidates:
             if (folder / "solutions").is_dir() and (folder / "autograder").is_dir():
                 return cls(folder)
