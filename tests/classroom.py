@@ -118,9 +118,10 @@ CLASS: dict[str, tuple[bool, list[Handin]]] = {  # student: (flat folder?, hand-
     # test, a deleted test cell (added back, and the solved exercise earns its points).
     "mallory": (False, [Handin(CH01, solved={2, 3, 4}, earns={3, 4},
                                edit=lambda nb: (rewrite_test_1_to_pass(nb), hardcode_build(nb), delete_test_3(nb)))]),
-    # Kernels that hang and crash: the hang times out and the rest is graded; the crash costs the chapter.
+    # Kernels that hang and crash: the hang times out and the rest is graded; the crash keeps what ran
+    # before it (exercise 1) and costs the rest of the chapter.
     "eve": (False, [Handin(CH04, earns={2, 3, 4}, edit=loop_forever_in_exercise_1(CH04))]),
-    "fay": (True, [Handin(CH05, earns=set(), edit=crash_kernel_in_exercise_2(CH05)), Handin(CH04)]),
+    "fay": (True, [Handin(CH05, earns={1}, edit=crash_kernel_in_exercise_2(CH05)), Handin(CH04)]),
     # Broken files: a notebook under an LMS's name (graded), one that is not JSON, a text file.
     "gus": (True, [Handin(CH02, name="ch02_deep (1).ipynb"),
                    Handin(CH03, raw=b'{"cells": [ this is not JSON'),
