@@ -62,7 +62,8 @@ class GraderExecute(Execute):
     # -- the whole notebook ----------------------------------------------------------------------------
 
     def preprocess(self, nb, resources=None, km=None):
-        self.notes, self._kept, self._cut, self._snapshot_taken, self._running = [], 0, 0, False, None
+        self.notes, self._kept, self._cut, self._running = [], 0, 0, None
+        self._snapshot_taken = self._student_code_ran = False
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -92,11 +93,14 @@ class GraderExecute(Execute):
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         self._running = cell_index
-        if cell.cell_type == "code" and self.guard:
-            if not self._snapshot_taken and not nbgrader_meta(cell).get("locked"):
-                await self._run_quietly(SNAPSHOT)  # before the first cell a student could have written
+        guarded = self.guard and cell.cell_type == "code"
+        test, locked = is_test_cell(cell), bool(nbgrader_meta(cell).get("locked"))
+        if guarded and (test or not locked):
+            if not self._snapshot_taken:  # no read-only set-up cell came first: snapshot before this one
+                await self._run_quietly(SNAPSHOT)
                 self._snapshot_taken = True
-            if is_test_cell(cell):
+            self._student_code_ran = self._student_code_ran or not locked
+            if test:
                 try:
                     restored = await self._run_quietly(RESTORE)
                 except GuardFailed as failure:
@@ -107,8 +111,9 @@ class GraderExecute(Execute):
                     self.notes.append(f"before cell {cell_index + 1}, put back what an answer replaced: "
                                       + ", ".join(restored[:8]) + (" ..." if len(restored) > 8 else ""))
         cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        if cell.cell_type == "code" and self.guard and not self._snapshot_taken:
-            await self._run_quietly(SNAPSHOT)  # after the read-only set-up cell, which imports the libraries
+        if guarded and locked and not test and not self._student_code_ran:
+            # The read-only cells before any student code (the set-up) import the libraries: snapshot them.
+            await self._run_quietly(SNAPSHOT)
             self._snapshot_taken = True
         return cell
 
