@@ -57,13 +57,19 @@ class GraderExecute(Execute):
             from .sandbox import SandboxedKernelManager
 
             self.kernel_manager_class = SandboxedKernelManager
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the last notebook: call before running cells of a new one (``preprocess`` does)."""
         self.notes: list[str] = []  # what the grader saw: tampering undone, output cut, a dead kernel
+        self._kept = self._cut = 0  # bytes of output kept and cut
+        self._running = None  # the index of the cell being executed
+        self._snapshot_taken = self._student_code_ran = False
 
     # -- the whole notebook ----------------------------------------------------------------------------
 
     def preprocess(self, nb, resources=None, km=None):
-        self.notes, self._kept, self._cut, self._running = [], 0, 0, None
-        self._snapshot_taken = self._student_code_ran = False
+        self.reset()
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:
