@@ -123,8 +123,8 @@ def hidden_test_lines(chapter: str) -> set[str]:
     nb = nbformat.read(source_notebook(chapter), as_version=4)
     hidden = {line.strip() for cell in nb.cells for region in HIDDEN.findall(cell.source)
               for line in region.splitlines() if len(line.strip()) > 12}
-    visible = {line.strip() for cell in nb.cells for line in HIDDEN.sub("", cell.source).splitlines()}
-    return hidden - visible - {"### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"}
+    visible = "\n".join(HIDDEN.sub("", cell.source) for cell in nb.cells)
+    return {line for line in hidden if line not in visible and "HIDDEN TESTS" not in line}
 
 
 def test_feedback_shows_scores_and_messages_but_never_hidden_tests(graded):
