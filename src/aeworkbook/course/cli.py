@@ -74,6 +74,11 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=positive_int, default=CELL_TIMEOUT, help="seconds a cell may run")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    formgrader = commands.add_parser(
+        "formgrader", help="instructors: nbgrader's formgrader for the course, from a server root that holds it",
+        epilog="Other options are passed on to `jupyter lab` (e.g. --port=8890 --no-browser).")
+    formgrader.add_argument("--course", type=Path, help="course directory (as for grade)")
+
     answers = commands.add_parser("answers", help="grade written answers by hand: export one question's answers "
                                   "beside its rubric, import the points (--scores)")
     answers.add_argument("chapter", metavar="CHAPTER", help="chapter id (ch01_simple_sparse) or its prefix (ch01)")
@@ -88,13 +93,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args, extra = parser().parse_known_args(argv)
-    if extra and args.command != "lab":
+    if extra and args.command not in ("lab", "formgrader"):
         parser().error(f"unrecognized arguments: {' '.join(extra)}")
     args.jupyter_args = extra
     try:
         workbook = Workbook(args.workbook.resolve()) if args.workbook else Workbook.find()
         return {"validate": run_validate, "release": run_release, "grade": run_grade,
-                "answers": run_answers, "fetch": run_fetch, "lab": run_fetch}[args.command](args, workbook)
+                "answers": run_answers, "fetch": run_fetch, "lab": run_fetch,
+                "formgrader": run_formgrader}[args.command](args, workbook)
     except WorkbookError as error:
         print(f"aeworkbook: {error}", file=sys.stderr)
         return UNUSABLE
@@ -191,6 +197,22 @@ def run_fetch(args, workbook: Workbook) -> int:
         return OK
     command = ["jupyter", "lab", *args.jupyter_args]
     return subprocess.call(command, cwd=work, env=lab_environment(args.fast))
+
+
+def run_formgrader(args, workbook: Workbook) -> int:
+    """JupyterLab with the formgrader: its server root must hold the course directory (nbgrader refuses a
+    course outside it), and its configuration must be the workbook's."""
+    import subprocess
+
+    course = course_folder(args, workbook).resolve()
+    if not (course / "gradebook.db").exists():
+        raise WorkbookError(f"{course}: no gradebook here; grade the class first (aeworkbook grade)")
+    root = Path(os.path.commonpath([workbook.root, course]))
+    env = dict(os.environ, AEWORKBOOK_ROOT=str(workbook.root), AEWORKBOOK_COURSE_DIR=str(course))
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+        p for p in [str(Path(__file__).with_name("formgrader_jupyter")), env.get("JUPYTER_CONFIG_PATH")] if p)
+    print(f"formgrader for {course} (server root {root}): open /formgrader in the JupyterLab that starts", flush=True)
+    return subprocess.call(["jupyter", "lab", f"--ServerApp.root_dir={root}", *args.jupyter_args], cwd=root, env=env)
 
 
 def course_folder(args, workbook: Workbook) -> Path:
