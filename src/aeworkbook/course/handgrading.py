@@ -22,9 +22,15 @@ def hand_state(grade) -> str | None:
     return TO_GRADE if grade.auto_score is None else NOT_ANSWERED  # autograde gives an unchanged answer 0
 
 
+def autograded(notebook) -> bool:
+    """nbgrader scored the notebook's test cells (not so when grading failed, e.g. a crashed kernel)."""
+    return any(g.auto_score is not None for g in notebook.grades if g.cell.cell_type == "code")
+
+
 def waiting(submission) -> list[str]:
     """The grade ids of a submitted assignment (nbgrader's SubmittedAssignment) still to grade by hand."""
-    return sorted(g.name for notebook in submission.notebooks for g in notebook.grades if hand_state(g) == TO_GRADE)
+    return sorted(g.name for notebook in submission.notebooks if autograded(notebook)
+                  for g in notebook.grades if hand_state(g) == TO_GRADE)
 
 
 def waiting_in_gradebook(db_url: str, course_id: str) -> dict:
