@@ -29,9 +29,11 @@ def graded_class(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("instructor")
     Handin(CH01, solved={1}, writes=ALL).write(folder / "submissions" / "zoe", flat=False)
-    with contextlib.redirect_stdout(io.StringIO()):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):  # a generous cell time limit: this test is about the formgrader
         assert main(["grade", str(folder / "submissions"), "--course", str(folder / "course"), "--jobs", "1",
-                     "--no-progress"]) == 0
+                     "--timeout", "600", "--no-progress"]) == 0
+    assert "0 could not be graded" in out.getvalue(), out.getvalue()
     return folder
 
 
