@@ -6,12 +6,14 @@ import csv
 import hashlib
 import io
 import re
+from html import unescape
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
 from aeworkbook.course.catalogue import nbgrader_meta
+from aeworkbook.course.feedback import HIDDEN
 from classroom import CH01, CH04, CH05, Handin, answer, expected_scores, grading_cell, write_class
 from workbook import cell_by_id, chapter_ids, source_notebook, total_points
 
@@ -63,9 +65,9 @@ def test_submitted_files_are_never_modified(graded):
 
 def test_summary_says_what_happened_to_every_problem(graded):
     _, out, _, _, _ = graded
-    assert "graded 24 notebooks (8 of 9 students)" in out
-    assert "1 could not be graded" in out and "4 problems in the submissions" in out
-    for line in ["could not grade fay, ch05_vae: could not be graded: the kernel died",
+    assert "graded 25 notebooks (8 of 9 students)" in out
+    assert "0 could not be graded" in out and "4 problems in the submissions" in out
+    for line in [f"note fay, {CH05}: the kernel died in cell",
                  f"note eve, {CH04}: cell",
                  f"({answer(CH04, 1)}) timed out",
                  "gus: ch02_deep (1).ipynb: graded as ch02_deep",
@@ -108,10 +110,33 @@ def test_feedback_for_every_graded_notebook(graded):
     for student, chapters in expected_scores().items():
         for chapter, cells in chapters.items():
             html = course / "feedback" / student / chapter / f"{source_notebook(chapter).stem}.html"
-            if (student, chapter) == ("fay", CH05):
-                assert not html.exists(), "a notebook that killed its kernel has no feedback"
-                continue
             assert f"Score: {sum(cells.values()):.1f} / {total_points(chapter):.1f}" in html.read_text()
+
+
+def visible_text(html: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def hidden_test_lines(chapter: str) -> set[str]:
+    """Lines of the chapter's hidden tests that appear nowhere else in the notebook (so finding one in
+    the feedback means it leaked)."""
+    nb = nbformat.read(source_notebook(chapter), as_version=4)
+    hidden = {line.strip() for cell in nb.cells for region in HIDDEN.findall(cell.source)
+              for line in region.splitlines() if len(line.strip()) > 12}
+    visible = {line.strip() for cell in nb.cells for line in HIDDEN.sub("", cell.source).splitlines()}
+    return hidden - visible - {"### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"}
+
+
+def test_feedback_shows_scores_and_messages_but_never_hidden_tests(graded):
+    _, _, course, _, _ = graded
+    for html in course.glob("feedback/*/*/*.html"):
+        text = visible_text(html.read_text())
+        leaked = [line for line in hidden_test_lines(html.parent.name) if line in text]
+        assert leaked == [], f"{html.relative_to(course)} shows hidden tests: {leaked[:3]}"
+        assert "Score:" in text
+    mallory = visible_text((course / "feedback" / "mallory" / CH01 / f"{CH01}.html").read_text())
+    assert "(in the hidden tests)" in mallory and "AssertionError" in mallory
+    assert "check_simple_autoencoder(100, 7)" not in mallory
 
 
 def test_grades_csv_has_a_row_per_student_and_a_column_per_chapter(graded):
@@ -161,8 +186,8 @@ def regraded(graded):
 def test_grading_again_regrades_only_changed_submissions(regraded):
     status, out, _ = regraded
     assert status == 0
-    # cy's new chapter 4, and fay's chapter 5 that could not be graded before (it fails again)
-    assert "graded 1 notebook (2 of 9 students)" in out and "23 unchanged" in out, out
+    # cy's new chapter 4 only: fay's crashed chapter 5 was graded (what ran before the crash counts)
+    assert "graded 1 notebook (1 of 9 students)" in out and "24 unchanged" in out, out
 
 
 def test_grading_again_keeps_manual_grades_and_takes_new_work(regraded):

@@ -37,7 +37,8 @@ def test_blank_student_version_attempts_nothing_and_fails(aeworkbook, chapter):
     assert f"points: 0 / {sum(e.points for e in exercises(chapter)):g}" in out
 
 
-def test_partly_solved_copy_anywhere_on_disk(aeworkbook, tmp_path):
+@pytest.mark.parametrize("how", [[], ["--sandbox"]], ids=["own kernel", "grader's sandbox"])
+def test_partly_solved_copy_anywhere_on_disk(aeworkbook, tmp_path, how):
     first, second, third, _ = exercises(CH04)
     nb = submission(CH04, {second.answer_id, third.answer_id})
     wrong = cell_by_id(nb, third.answer_id)
@@ -48,7 +49,7 @@ def test_partly_solved_copy_anywhere_on_disk(aeworkbook, tmp_path):
     before = path.read_bytes()
     environment = dict(os.environ)
 
-    status, out, _ = aeworkbook("validate", path)
+    status, out, _ = aeworkbook("validate", *how, path)
     assert dict(os.environ) | {"PATH": ""} == environment | {"PATH": ""}, "validate restores the environment"
     assert status == 1
     found = statuses(out)

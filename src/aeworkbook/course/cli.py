@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from .catalogue import Workbook, WorkbookError
-from .nbconfig import CELL_TIMEOUT
+from .nbconfig import CELL_TIMEOUT, OUTPUT_LIMIT
+from .sandbox import Limits, SandboxUnavailable
 
 OK, FAILED, UNUSABLE = 0, 1, 2
 
@@ -37,6 +38,8 @@ def parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="run notebooks as the grader would and report each exercise")
     validate.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
     validate.add_argument("--timeout", type=positive_int, default=CELL_TIMEOUT, help="seconds a cell may run")
+    validate.add_argument("--sandbox", action="store_true",
+                          help="run in the grader's sandbox, exactly as `grade` does (for course maintainers)")
 
     release = commands.add_parser("release", help="regenerate chapters/ from solutions/")
     release.add_argument("chapters", nargs="*", metavar="CHAPTER", help="chapter ids (default: all)")
@@ -59,6 +62,17 @@ def parser() -> argparse.ArgumentParser:
                        "(?P<student_id>...) and (?P<file_id>...) groups, as for nbgrader zip_collect")
     grade.add_argument("--timeout", type=positive_int, default=CELL_TIMEOUT, help="seconds a cell may run")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    safety = grade.add_argument_group("isolation and limits of each student's kernel")
+    safety.add_argument("--no-sandbox", action="store_true",
+                        help="run students' code WITHOUT isolation, with your files and network in reach")
+    safety.add_argument("--memory", type=positive_int, default=Limits.memory_mb, metavar="MB",
+                        help=f"address space of a kernel (default {Limits.memory_mb})")
+    safety.add_argument("--file-size", type=positive_int, default=Limits.file_size_mb, metavar="MB",
+                        help=f"largest file a kernel may write (default {Limits.file_size_mb})")
+    safety.add_argument("--output-limit", type=positive_int, default=OUTPUT_LIMIT // 1000, metavar="KB",
+                        help=f"output kept per notebook; the rest is cut (default {OUTPUT_LIMIT // 1000})")
+    safety.add_argument("--reveal-hidden-tests", action="store_true",
+                        help="show hidden tests and their tracebacks in the feedback (hidden by default)")
     return main
 
 
@@ -78,8 +92,8 @@ def run_validate(args, workbook: Workbook) -> int:
     status = OK
     for path in args.notebooks:
         try:
-            result = validate(path, workbook, cell_timeout=args.timeout)
-        except NotebookUnreadable as error:
+            result = validate(path, workbook, cell_timeout=args.timeout, sandbox=args.sandbox)
+        except (NotebookUnreadable, SandboxUnavailable) as error:
             print(f"{error}", file=sys.stderr)
             status = max(status, UNUSABLE)
             continue
@@ -109,6 +123,16 @@ def run_release(args, workbook: Workbook) -> int:
     return OK
 
 
+UNSAFE_BANNER = ("WARNING: graded WITHOUT the sandbox (--no-sandbox): students' code ran as you, with your files, "
+                 "the gradebook and the network in reach. These grades are only as trustworthy as the code.")
+
+
+def isolation(run) -> str:
+    if not run.course.sandbox:
+        return UNSAFE_BANNER
+    return f"isolation: every kernel ran in the bubblewrap sandbox ({run.course.limits.describe()})"
+
+
 def run_grade(args, workbook: Workbook) -> int:
     from .grading import export_csv, grade
     from .report import score_table, write_report
@@ -118,19 +142,24 @@ def run_grade(args, workbook: Workbook) -> int:
     try:
         run = grade(args.submissions, course_dir, workbook=workbook, jobs=args.jobs, dask=args.dask, db_url=args.db,
                     regrade_all=args.regrade_all, lms_pattern=args.lms_pattern or LMS_PATTERN,
-                    cell_timeout=args.timeout, progress=not args.no_progress)
-    except SubmissionsError as error:
-        print(f"aeworkbook grade: {error}", file=sys.stderr)
+                    cell_timeout=args.timeout, progress=not args.no_progress, sandbox=not args.no_sandbox,
+                    limits=Limits(memory_mb=args.memory, file_size_mb=args.file_size),
+                    output_limit=args.output_limit * 1000, reveal_hidden_tests=args.reveal_hidden_tests)
+    except (SubmissionsError, SandboxUnavailable) as error:
+        print(f"aeworkbook grade: nothing was graded.\n{error}", file=sys.stderr)
         return UNUSABLE
     known = run.chapters
     folder = Path(run.course.course_dir)
     csv_path = export_csv(run.course, folder / "grades.csv")
     failures = [(student, c.chapter, c.notes) for student, c in run.failed]
     notes = [(o.student, c.chapter, c.notes) for o in run.outcomes for c in o.chapters if c.graded and c.notes]
-    report = write_report(folder / "report.md", run.scores, known, run.problems, failures, notes)
+    report = write_report(folder / "report.md", run.scores, known, run.problems, failures, notes,
+                          isolation=isolation(run))
 
     print(score_table(run.scores, known))
     print()
+    if not run.course.sandbox:
+        print(UNSAFE_BANNER)
     graded = run.graded
     per_notebook = f" ({sum(c.seconds for c in graded) / len(graded):.1f} s of work a notebook)" if graded else ""
     engine = f"Dask {args.dask}" if args.dask else f"{args.jobs} job{'s' * (args.jobs > 1)}"
@@ -144,6 +173,7 @@ def run_grade(args, workbook: Workbook) -> int:
         print(f"  {student}: {what}")
     for student, chapter, what in notes:
         print(f"  note {student}, {chapter}: {'; '.join(what)}")
+    print(isolation(run))
     print(f"grades:   {csv_path}\nfeedback: {folder / 'feedback'}\nreport:   {report} "
           f"(figure {report.with_suffix('.png').name})")
     return OK

@@ -83,11 +83,14 @@ def plot_distribution(summaries: list[ExerciseSummary], students: int, path: Pat
 
 
 def write_report(path: Path, scores: dict, known: list[Chapter], problems: list[tuple[str, str]],
-                 failures: list[tuple[str, str, list[str]]], notes: list[tuple[str, str, list[str]]]) -> Path:
-    """``report.md`` beside its figure: per-exercise means, the figure, and every problem found."""
+                 failures: list[tuple[str, str, list[str]]], notes: list[tuple[str, str, list[str]]],
+                 isolation: str) -> Path:
+    """``report.md`` beside its figure: per-exercise means, the figure, and every problem found;
+    ``isolation`` says how students' code ran (a warning, loud, when it ran without the sandbox)."""
     summaries = summarise(scores, known)
     figure = plot_distribution(summaries, len(scores), path.with_suffix(".png"))
-    lines = ["# Grading report", "", f"{len(scores)} students.", "",
+    banner = [f"> **{isolation}**" if isolation.startswith("WARNING") else isolation, ""]
+    lines = ["# Grading report", "", *banner, f"{len(scores)} students.", "",
              "| exercise | handed in | mean score | full marks |", "|---|---|---|---|"]
     for s in summaries:
         share = f"{s.full / s.submitted:.0%}" if s.submitted else "-"

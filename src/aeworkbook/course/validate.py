@@ -124,23 +124,28 @@ def kernel_chatter_hidden():
             os.close(saved)
 
 
-def execute(nb, folder: Path, cell_timeout: int) -> str | None:
-    """Execute ``nb`` in place in the fast profile, as nbgrader does; return why it stopped early, if it did."""
-    from nbclient.exceptions import DeadKernelError
-    from nbgrader.preprocessors import ClearOutput, Execute
+def execute(nb, folder: Path, cell_timeout: int, sandbox: bool = False) -> str | None:
+    """Execute ``nb`` in place in the fast profile, with the grader's executor (in its sandbox, if asked);
+    return why it stopped early, if it did."""
+    from nbgrader.preprocessors import ClearOutput
+
+    from .execute import GraderExecute
+    from .sandbox import check_available
 
     put_tools_on_path()
+    if sandbox:
+        check_available()
     nb, resources = ClearOutput().preprocess(nb, {})
+    executor = GraderExecute(timeout=cell_timeout, sandbox=sandbox)
     with environment(NBGRADER_EXECUTION="validate", AEWORKBOOK_PROFILE="fast"):
-        try:
-            with kernel_chatter_hidden():
-                Execute(timeout=cell_timeout).preprocess(nb, {"metadata": {"path": str(folder)}})
-        except DeadKernelError:
-            return "the kernel died (the notebook crashed Python)"
-    return None
+        with kernel_chatter_hidden():
+            executor.preprocess(nb, {"metadata": {"path": str(folder)}})
+    died = [note for note in executor.notes if note.startswith("the kernel died")]
+    return died[0] if died else None
 
 
-def validate(path: Path, workbook: Workbook | None = None, cell_timeout: int = CELL_TIMEOUT) -> Validation:
+def validate(path: Path, workbook: Workbook | None = None, cell_timeout: int = CELL_TIMEOUT,
+             sandbox: bool = False) -> Validation:
     from nbgrader.utils import compute_checksum, determine_grade
 
     path = Path(path)
@@ -150,7 +155,7 @@ def validate(path: Path, workbook: Workbook | None = None, cell_timeout: int = C
     exercises = chapter.exercises if chapter else read_exercises(nb)
     if not exercises:
         raise NotebookUnreadable(f"{path}: no graded exercises in this notebook")
-    stopped = execute(nb, path.resolve().parent, cell_timeout)
+    stopped = execute(nb, path.resolve().parent, cell_timeout, sandbox)
 
     by_id = {nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
     result = Validation(path, chapter.id if chapter else path.stem)
