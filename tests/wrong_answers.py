@@ -203,6 +203,9 @@ def run_chapter(chapter: str, notebook: Path, answers: dict) -> ChapterRun:
     exercises = {e.answer_id: e for e in read_exercises(nb)}
     put_tools_on_path()
     executor = grader_executor(timeout=CELL_TIMEOUT)
+    if GRADER_GUARD:  # the per-notebook state GraderExecute.preprocess sets; here the cells are run one by one
+        executor.notes, executor._kept, executor._cut, executor._running = [], 0, 0, None
+        executor._snapshot_taken = executor._student_code_ran = False
     executor.nb, executor.resources = nb, {"metadata": {"path": str(notebook.parent)}}
 
     def execute(cell, index):
