@@ -1,11 +1,9 @@
-"""Static checks of every chapter: the exercise contract, the student versions, the environment files."""
+"""Static checks of every chapter: the exercise contract and the student versions."""
 
 import re
 
 import nbformat
 import pytest
-import tomllib
-import yaml
 
 from aeworkbook.course.catalogue import Workbook, is_written_answer
 from aeworkbook.course.release import check_sources
@@ -104,22 +102,3 @@ def test_discussion_questions_follow_the_convention_and_hide_their_model_answers
 def test_no_chapter_without_a_source():
     student_chapters = sorted(p.name for p in (ROOT / "chapters").iterdir() if p.is_dir())
     assert student_chapters == CHAPTERS
-
-
-def dependency_names(requirements):
-    return {re.split(r"[<>=!\[ ;]", item, maxsplit=1)[0].lower().replace("_", "-") for item in requirements}
-
-
-def test_environment_yml_and_pyproject_list_the_same_packages():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    extras = project["optional-dependencies"]
-    declared = dependency_names(project["dependencies"] + extras["cluster"] + extras["test"]) - {"aeworkbook"}
-    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
-    listed = set()
-    for item in environment["dependencies"]:
-        if isinstance(item, dict):
-            listed |= dependency_names(p for p in item["pip"] if not p.startswith("-e"))
-        else:
-            listed |= dependency_names([item])
-    assert declared - listed == set(), "in pyproject.toml but not in environment.yml"
-    assert listed - declared - {"python", "pip"} == set(), "in environment.yml but not in pyproject.toml"
