@@ -15,7 +15,7 @@ from typing import Callable
 
 import nbformat
 
-from workbook import cell_by_id, chapter_ids, exercises, source_notebook, submission
+from workbook import cell_by_id, chapter_ids, exercises, source_notebook, submission, written_answers
 
 CH01, CH02, CH03, CH04, CH05 = chapter_ids()
 ALL = "all"
@@ -50,7 +50,8 @@ class Handin:
         if self.raw is not None:
             return None
         earning = self.numbers(self.solved if self.earns is None else self.earns)
-        return {e.test_id: (e.points if e.number in earning else 0.0) for e in exercises(self.chapter)}
+        earned = {e.test_id: (e.points if e.number in earning else 0.0) for e in exercises(self.chapter)}
+        return earned | {w.grade_id: 0.0 for w in written_answers(self.chapter)}  # 0 until graded by hand
 
     def write(self, student_folder: Path, flat: bool) -> None:
         default = source_notebook(self.chapter).name if flat else f"{self.chapter}/{source_notebook(self.chapter).name}"

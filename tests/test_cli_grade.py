@@ -13,7 +13,7 @@ from nbgrader.api import Gradebook
 
 from aeworkbook.course.catalogue import nbgrader_meta
 from classroom import CH01, CH04, CH05, Handin, answer, expected_scores, grading_cell, write_class
-from workbook import cell_by_id, chapter_ids, source_notebook, total_points
+from workbook import cell_by_id, chapter_ids, max_points, source_notebook
 
 
 def tree_digest(folder):
@@ -111,7 +111,7 @@ def test_feedback_for_every_graded_notebook(graded):
             if (student, chapter) == ("fay", CH05):
                 assert not html.exists(), "a notebook that killed its kernel has no feedback"
                 continue
-            assert f"Score: {sum(cells.values()):.1f} / {total_points(chapter):.1f}" in html.read_text()
+            assert f"Score: {sum(cells.values()):.1f} / {max_points(chapter):.1f}" in html.read_text()
 
 
 def test_grades_csv_has_a_row_per_student_and_a_column_per_chapter(graded):
@@ -125,7 +125,7 @@ def test_grades_csv_has_a_row_per_student_and_a_column_per_chapter(graded):
             cell = rows[student][chapter]
             assert (float(cell) if cell else None) == (sum(chapters[chapter].values()) if chapter in chapters else None)
         assert float(rows[student]["total"]) == sum(sum(c.values()) for c in chapters.values())
-        assert float(rows[student]["max_total"]) == sum(total_points(ch) for ch in chapter_ids())
+        assert float(rows[student]["max_total"]) == sum(max_points(ch) for ch in chapter_ids())
 
 
 def test_report_gives_per_exercise_means_problems_and_a_figure(graded):

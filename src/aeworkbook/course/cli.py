@@ -111,6 +111,8 @@ def run_release(args, workbook: Workbook) -> int:
 
 def run_grade(args, workbook: Workbook) -> int:
     from .grading import export_csv, grade
+    from .handgrading import waiting_in_gradebook
+    from .nbconfig import COURSE_ID
     from .report import score_table, write_report
     from .submissions import LMS_PATTERN, SubmissionsError
 
@@ -127,9 +129,10 @@ def run_grade(args, workbook: Workbook) -> int:
     csv_path = export_csv(run.course, folder / "grades.csv")
     failures = [(student, c.chapter, c.notes) for student, c in run.failed]
     notes = [(o.student, c.chapter, c.notes) for o in run.outcomes for c in o.chapters if c.graded and c.notes]
-    report = write_report(folder / "report.md", run.scores, known, run.problems, failures, notes)
+    waiting = waiting_in_gradebook(run.course.db_url, COURSE_ID)
+    report = write_report(folder / "report.md", run.scores, known, run.problems, failures, notes, waiting)
 
-    print(score_table(run.scores, known))
+    print(score_table(run.scores, known, waiting))
     print()
     graded = run.graded
     per_notebook = f" ({sum(c.seconds for c in graded) / len(graded):.1f} s of work a notebook)" if graded else ""
