@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from aeworkbook.plotting import plot_history, show_image_grid, show_image_rows, show_reconstructions  # noqa: E402
+from aeworkbook.plotting import plot_history, show_image_grid, show_image_rows, show_maps, show_reconstructions  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +49,16 @@ def test_history_plots_training_and_validation():
 def test_history_names_a_missing_metric():
     with pytest.raises(KeyError, match="accuracy"):
         plot_history({"loss": [1]}, metrics=["accuracy"])
+
+
+def test_maps_of_any_size_on_their_own_scale():
+    maps = [np.arange(9.0).reshape(3, 3) - 4, np.ones((7, 5))]
+    fig = show_maps(maps, titles=["filter", "map"], n_cols=8)
+    assert len(fig.axes) == 2 and fig.axes[0].get_title() == "filter"
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), maps[0])
+    assert fig.axes[0].images[0].get_clim() == (-4.0, 4.0)
+    assert len(show_maps([np.zeros((2, 2))] * 10, n_cols=4).axes) == 12
+    with pytest.raises(ValueError, match="2-D"):
+        show_maps([np.zeros((2, 2, 1))])
+    with pytest.raises(ValueError, match="2 maps but 1 titles"):
+        show_maps(maps, titles=["one"])

@@ -52,3 +52,13 @@ def test_fast_profile_is_a_small_subset():
     fast, full = PROFILES["fast"], PROFILES["full"]
     assert fast.train_size <= 10_000 and full.train_size is None
     assert fast.val_size < full.val_size
+
+
+def test_subset_keeps_the_full_size_and_caps_it_in_fast():
+    full, fast = PROFILES["full"], PROFILES["fast"]
+    assert full.subset(20_000) == 20_000 and full.subset(20_000, fast=100) == 20_000
+    assert fast.subset(20_000) == fast.train_size
+    assert fast.subset(300) == 300
+    assert fast.subset(20_000, fast=2_000) == 2_000
+    with pytest.raises(ValueError):
+        fast.subset(0)

@@ -55,6 +55,33 @@ def show_image_grid(images: np.ndarray, n_cols: int = 10, title: str | None = No
     return fig
 
 
+def show_maps(maps: Sequence[np.ndarray], titles: Sequence[str] | None = None, n_cols: int = 8,
+              title: str | None = None, cmap: str = "viridis"):
+    """A grid of 2-D arrays of any size, each on its own colour scale: filters, feature maps, patterns.
+
+    Unlike the image helpers, nothing is assumed about the values: a learned filter
+    has negative weights and a feature map is not limited to [0, 1].
+    """
+    maps = [np.asarray(m) for m in maps]
+    if any(m.ndim != 2 for m in maps):
+        raise ValueError(f"each map must be 2-D, got shapes {sorted({m.shape for m in maps})}")
+    if titles is not None and len(titles) != len(maps):
+        raise ValueError(f"got {len(maps)} maps but {len(titles)} titles")
+    n_cols = max(1, min(n_cols, len(maps)))
+    n_rows = int(np.ceil(len(maps) / n_cols))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.4 * n_cols, 1.5 * n_rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (ax, values) in enumerate(zip(axes.flat, maps)):
+        ax.imshow(values, cmap=cmap)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def plot_history(history, metrics: Sequence[str] = ("loss",), title: str | None = None):
     """Training and validation curves of a Keras ``History`` (or its ``.history`` dict), per epoch."""
     curves = getattr(history, "history", history)

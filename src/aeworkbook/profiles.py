@@ -48,6 +48,20 @@ class Profile:
             raise ValueError(f"batch size must be at least 1, got {full}")
         return full if self.max_batch_size is None else min(full, self.max_batch_size)
 
+    def subset(self, full: int, fast: int | None = None) -> int:
+        """Training examples for a model that trains on ``full`` of them in the full profile.
+
+        A costly model (a convolutional or recurrent one on two CPU cores) can ask
+        for fewer examples than the whole split; the fast profile caps the number
+        at its ``train_size``, or at ``fast`` for a model that needs fewer still.
+        """
+        if full < 1:
+            raise ValueError(f"subset size must be at least 1, got {full}")
+        if self.train_size is None:
+            return full
+        cap = self.train_size if fast is None else fast
+        return max(1, min(full, cap))
+
 
 PROFILES = {
     "full": Profile("full", train_size=None, val_size=5_000, test_size=None, max_epochs=None, max_batch_size=None),
