@@ -63,7 +63,7 @@ def test_submitted_files_are_never_modified(graded):
 
 def test_summary_says_what_happened_to_every_problem(graded):
     _, out, _, _, _ = graded
-    assert "graded 24 notebooks (8 of 9 students)" in out
+    assert "graded 28 notebooks (8 of 9 students)" in out
     assert "1 could not be graded" in out and "4 problems in the submissions" in out
     for line in ["could not grade fay, ch05_vae: could not be graded: the kernel died",
                  f"note eve, {CH04}: cell",
@@ -162,7 +162,7 @@ def test_grading_again_regrades_only_changed_submissions(regraded):
     status, out, _ = regraded
     assert status == 0
     # cy's new chapter 4, and fay's chapter 5 that could not be graded before (it fails again)
-    assert "graded 1 notebook (2 of 9 students)" in out and "23 unchanged" in out, out
+    assert "graded 1 notebook (2 of 9 students)" in out and "27 unchanged" in out, out
 
 
 def test_grading_again_keeps_manual_grades_and_takes_new_work(regraded):
