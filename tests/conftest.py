@@ -5,6 +5,7 @@ import pytest
 
 from aeworkbook.course.cli import main
 from workbook import ROOT
+import wrong_answers
 
 
 @pytest.fixture
@@ -23,3 +24,54 @@ def workbook_copy(tmp_path) -> Path:
     for folder in ("solutions", "chapters", "autograder"):
         shutil.copytree(ROOT / folder, tmp_path / "workbook" / folder)
     return tmp_path / "workbook"
+
+
+def pytest_collect_file(parent, file_path):
+    """``tests/answers/<chapter>.yaml``: the chapter's wrong answers, graded as the grader grades them.
+    One collector per chapter (one kernel each), so that ``--dist loadfile`` spreads the chapters."""
+    if file_path.suffix == ".yaml" and file_path.parent == wrong_answers.ANSWERS:
+        return WrongAnswerFile.from_parent(parent, path=file_path)
+
+
+class WrongAnswerFile(pytest.File):
+    def collect(self):
+        from workbook import exercises
+        self.graded = None
+        for exercise in exercises(self.path.stem):
+            yield WrongAnswerItem.from_parent(self, name=exercise.answer_id, kinds=wrong_answers.KINDS[:5])
+        for trick in wrong_answers.GUARDED_TRICKS:
+            item = WrongAnswerItem.from_parent(self, name=trick, kinds=(trick,))
+            if not wrong_answers.GRADER_GUARD:
+                item.add_marker(pytest.mark.xfail(strict=False, reason=(
+                    "only the grader's guard (aeworkbook.course.execute.GraderExecute) defeats this trick")))
+            yield item
+
+    def run(self) -> wrong_answers.ChapterRun:
+        """Every candidate of the chapter, graded once (the first item asks; the others reuse it)."""
+        if self.graded is None:
+            from workbook import source_notebook
+            chapter = self.path.stem
+            self.graded = wrong_answers.run_chapter(chapter, source_notebook(chapter),
+                                                    wrong_answers.read_answers(chapter))
+        return self.graded
+
+
+class WrongAnswerItem(pytest.Item):
+    def __init__(self, *, kinds, **kwargs):
+        super().__init__(**kwargs)
+        self.kinds = kinds
+
+    def runtest(self):
+        run = self.parent.run()
+        mine = [g for g in run.results if g.candidate.kind in self.kinds
+                and (g.candidate.answer_id == self.name or self.name in wrong_answers.GUARDED_TRICKS)]
+        self.user_properties.append(("chapter_seconds", round(run.seconds, 1)))
+        assert mine, f"{run.chapter}: nothing graded for {self.name}"
+        problems = run.errors + [g.problem for g in mine if g.problem]
+        assert not problems, f"{run.chapter}:\n  " + "\n  ".join(problems)
+
+    def repr_failure(self, excinfo):
+        return str(excinfo.value) if excinfo.errisinstance(AssertionError) else super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.path.stem}::{self.name}"
