@@ -133,6 +133,14 @@ REFERENCES = {
         GERON + "; " + DESIGN_NOTE, "Fashion-MNIST, L1 1e-4, 300 sigmoid, 10 epochs",
         "val 0.0111 (penalty included)", loss_at_most("keras_val_loss", 0.0111, label="val loss with penalty"),
         "sigmoid output, not linear"),
+    ("ch07_contractive_pretraining", "layer_wise"): Reference(
+        GERON + " (notebook output, *Training One Autoencoder at a Time*)",
+        "Fashion-MNIST, 100-30, ReLU, MSE, Nadam; each level 10 epochs (learning rates 5e-4 and 5e-3), then 5 epochs "
+        "of fine-tuning, batch 32", "val MSE 0.0133 after fine-tuning", loss_at_most("val_mse", 0.0133, label="val MSE"),
+        "sigmoid output, not linear; Nadam's default learning rate at every level"),
+    ("ch07_contractive_pretraining", "end_to_end"): Reference(
+        GERON + "; " + DESIGN_NOTE, "Fashion-MNIST, 100-30, MSE, Nadam, linear output, 20 epochs, batch 32",
+        "val MSE 0.0132", loss_at_most("val_mse", 0.0132, label="val MSE"), "sigmoid output, not linear"),
     ("ch05_vae", "vae"): Reference(
         GERON + "; " + DESIGN_NOTE, "Fashion-MNIST, 150-100, 10 codings, 25 epochs, batch 128",
         "val 0.0311 (MSE + KL/784)", vae_loss, "sigmoid output, not linear"),
@@ -194,6 +202,10 @@ def figure_text(row: dict) -> str:
         text += f" (test: {figure['test']:.3f})"
     if "latent" in figure:
         text += f" (latent/784: {figure['latent']:.4f})"
+    if "code_change" in figure:
+        text += f"; relative code change under noise 0.05: {figure['code_change']:.3f}"
+    if "pretrain_seconds" in figure:
+        text += f" (pre-training {figure['pretrain_seconds']:.0f} s, fine-tuning {figure['fine_tune_seconds']:.0f} s)"
     if "near_target" in figure:
         text += f"; {figure['near_target']:.0%} within 0.05 of 0.1"
     return text
@@ -268,6 +280,20 @@ def render(results: dict) -> str:
             out += [f"Check of the PCA baseline ({chapter}): {baseline['label']} on {baseline['data']}, validation MSE "
                     f"{baseline['val_mse']:.4f} with {baseline['explained_variance']:.1%} of the training variance "
                     f"(the design notes measured 0.0152 and 82.6%).", ""]
+
+    for chapter, result in full.items():
+        at_work = result.get("at_work")
+        if at_work:
+            out += [f"## Codes at work ({chapter})", "",
+                    f"Measured in the same run by the chapter's own cells: the same softmax classifier "
+                    f"(`train_code_classifier`, {at_work['classifier_epochs']} epochs) trained on {at_work['labels']} "
+                    f"labelled training images on each kind of features, accuracy on the test images; and precision@10 of "
+                    f"nearest-neighbour search in each feature space ({at_work['queries']:,} test queries, the training "
+                    f"images as the base). All encoders learned without labels.", "",
+                    "| features | few-label test accuracy | precision@10 |", "|---|---|---|"]
+            for name, accuracy in at_work["few_label_accuracy"].items():
+                out.append(f"| {name} | {accuracy:.1%} | {at_work['precision_at_10'][name]:.1%} |")
+            out.append("")
 
     if full:
         out += ["## Full profile: time per chapter", "",
