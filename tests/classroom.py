@@ -15,7 +15,7 @@ from typing import Callable
 
 import nbformat
 
-from workbook import cell_by_id, chapter_ids, exercises, source_notebook, submission
+from workbook import cell_by_id, chapter_ids, exercises, source_notebook, submission, written_answers
 
 CH01, CH02, CH03, CH04, CH05 = chapter_ids()[:5]
 CH07 = "ch07_contractive_pretraining"
@@ -41,6 +41,7 @@ class Handin:
     edit: Callable | None = None  # a change to the notebook: a trick the grader must see through
     name: str | None = None  # the file name, when not the chapter's own (path inside the student folder)
     raw: bytes | None = None  # the file's bytes, when it is not a notebook at all
+    writes: str | set[int] = frozenset()  # written answers (discussion questions) answered, by number, or ALL
 
     def numbers(self, which) -> set[int]:
         every = {e.number for e in exercises(self.chapter)}
@@ -51,7 +52,14 @@ class Handin:
         if self.raw is not None:
             return None
         earning = self.numbers(self.solved if self.earns is None else self.earns)
-        return {e.test_id: (e.points if e.number in earning else 0.0) for e in exercises(self.chapter)}
+        earned = {e.test_id: (e.points if e.number in earning else 0.0) for e in exercises(self.chapter)}
+        return earned | {w.grade_id: 0.0 for w in written_answers(self.chapter)}  # 0 until graded by hand
+
+    def to_grade_by_hand(self) -> int:
+        """How many of this hand-in's written answers wait for a hand grade (the answered ones)."""
+        if self.raw is not None or self.expected() is None:
+            return 0
+        return sum(self.writes == ALL or w.number in self.writes for w in written_answers(self.chapter))
 
     def write(self, student_folder: Path, flat: bool) -> None:
         default = source_notebook(self.chapter).name if flat else f"{self.chapter}/{source_notebook(self.chapter).name}"
@@ -62,6 +70,9 @@ class Handin:
             return
         answers = {exercises(self.chapter)[n - 1].answer_id for n in self.numbers(self.solved)}
         nb = submission(self.chapter, answers)
+        for answer in written_answers(self.chapter):
+            if self.writes == ALL or answer.number in self.writes:
+                cell_by_id(nb, answer.grade_id).source = f"A student's thoughts on {answer.grade_id}."
         if self.edit:
             self.edit(nb)
         nbformat.write(nb, path)
@@ -111,9 +122,9 @@ def every_other(chapter: str, start: int) -> set[int]:
 CHAPTERS = [CH01, CH02, CH03, CH04, CH05, CH07]
 
 CLASS: dict[str, tuple[bool, list[Handin]]] = {  # student: (flat folder?, hand-ins)
-    "ada": (False, [Handin(ch) for ch in CHAPTERS]),
+    "ada": (False, [Handin(ch, writes=ALL) for ch in CHAPTERS]),  # written answers wait for a hand grade
     "bob": (True, [Handin(ch, solved=set()) for ch in CHAPTERS]),
-    "cy": (False, [Handin(ch, solved=every_other(ch, 1)) for ch in CHAPTERS]),
+    "cy": (False, [Handin(ch, solved=every_other(ch, 1), writes={1}) for ch in CHAPTERS]),
     "dee": (True, [Handin(ch, solved=every_other(ch, 2)) for ch in CHAPTERS]),
     # Tricks: a test rewritten to `pass` over a blank answer, an answer hard-coded for the visible
     # test, a deleted test cell (added back, and the solved exercise earns its points).
