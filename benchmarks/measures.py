@@ -384,7 +384,7 @@ def ch07_contractive_pretraining(ns: dict, figures: Figures) -> list[dict]:
             key, label, model, "Fashion-MNIST", f"sigmoid code and output, {setup}, MSE, Nadam", figures,
             **reconstruction(x_val, outputs[key]),
             figure={"name": "median squared Jacobian norm on 300 test images", "value": float(np.median(norms)),
-                    "code_change": ns["relative_code_change"](encoder, probe, 0.05)},
+                    "code_change": float(ns["relative_code_change"](encoder, probe, 0.05))},
             pca=pca_row(pca64, fashion.x_train, x_val, x_val)))
     outputs["layer_wise"] = ns["stacked_ae"].predict(x_val, verbose=0)
     rows.append(model_row(
