@@ -418,8 +418,50 @@ def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
     return rows
 
 
+def ch07_contractive_pretraining(ns: dict, figures: Figures) -> list[dict]:
+    fashion = ns["fashion"]
+    x_val, probe = fashion.x_val, fashion.x_test[:300]
+    pca64, pca30 = PCA(fashion.x_train, 64), PCA(fashion.x_train, 30)
+    rows, outputs = [], {}
+    for key, label, model, encoder, setup in [
+            ("plain", "plain AE 784-64-784 (sigmoid code)", ns["plain_ae"], ns["plain_encoder"], "no penalty"),
+            ("contractive", "contractive AE 784-64-784", ns["contractive_ae"], ns["contractive_encoder"],
+             f"ContractiveDense(64, weight={ns['CONTRACTION_WEIGHT']:g})")]:
+        outputs[key] = model.predict(x_val, verbose=0)
+        norms = ns["jacobian_norm"](encoder, probe)
+        rows.append(model_row(
+            key, label, model, "Fashion-MNIST", f"sigmoid code and output, {setup}, MSE, Nadam", figures,
+            **reconstruction(x_val, outputs[key]),
+            figure={"name": "median squared Jacobian norm on 300 test images", "value": float(np.median(norms)),
+                    "code_change": float(ns["relative_code_change"](encoder, probe, 0.05))},
+            pca=pca_row(pca64, fashion.x_train, x_val, x_val)))
+    outputs["layer_wise"] = ns["stacked_ae"].predict(x_val, verbose=0)
+    rows.append(model_row(
+        "layer_wise", "stacked 784-100-30, layer-wise pre-trained + fine-tuned", ns["stacked_ae"], "Fashion-MNIST",
+        f"pretrain_layer_wise: {ns['PRETRAIN_EPOCHS']} epochs a level, then fine-tuned; MSE, Nadam", figures,
+        **reconstruction(x_val, outputs["layer_wise"]),
+        figure={"name": "val MSE before fine-tuning", "value": ns["pretrained_mse"],
+                "pretrain_seconds": ns["pretrain_seconds"], "fine_tune_seconds": ns["fine_tune_seconds"]},
+        pca=pca_row(pca30, fashion.x_train, x_val, x_val)))
+    outputs["end_to_end"] = ns["end_to_end_ae"].predict(x_val, verbose=0)
+    rows.append(model_row(
+        "end_to_end", "stacked 784-100-30, end to end (the comparison)", ns["end_to_end_ae"], "Fashion-MNIST",
+        "same architecture from random weights; MSE, Nadam", figures, **reconstruction(x_val, outputs["end_to_end"]),
+        pca=pca_row(pca30, fashion.x_train, x_val, x_val)))
+    figures.rows("reconstructions", [x_val, pca64.reconstruct(x_val), outputs["plain"], outputs["contractive"],
+                                     pca30.reconstruct(x_val), outputs["layer_wise"], outputs["end_to_end"]],
+                 ["original", "PCA 64", "plain\n64", "contractive\n64", "PCA 30", "layer-wise\n100-30",
+                  "end to end\n100-30"], "Chapter 7: Fashion-MNIST validation images")
+    # The chapter's own few-label and retrieval measurements, each feature set beside raw pixels and PCA.
+    ns["_benchmark_at_work"] = {"labels": int(len(ns["y_few"])), "classifier_epochs": ns["CLASSIFIER_EPOCHS"],
+                                "few_label_accuracy": ns["few_label_accuracy"], "precision_at_10": ns["precision_at_10"],
+                                "queries": int(len(ns["queries"]))}
+    return rows
+
+
 CHAPTERS = {f.__name__: f for f in (ch01_simple_sparse, ch02_deep, ch03_denoising, ch04_kl_divergence, ch05_vae,
-                                        ch06_convolutional_sequence)}
+                                        ch06_convolutional_sequence,
+                                        ch07_contractive_pretraining)}
 
 
 def measure_chapter(chapter: str, ns: dict, figure_dir: str, out_json: str) -> None:
@@ -431,7 +473,7 @@ def measure_chapter(chapter: str, ns: dict, figure_dir: str, out_json: str) -> N
         print(f"benchmarks/measures.py has no entry for {chapter}: its models are not measured")
     rows = CHAPTERS[chapter](ns, figures) if chapter in CHAPTERS else []
     result = {"chapter": chapter, "profile": ns["PROFILE"].name, "models": rows, "figures": figures.names,
-              "baselines": ns.get("_benchmark_baselines", []),
+              "baselines": ns.get("_benchmark_baselines", []), "at_work": ns.get("_benchmark_at_work"),
               "notebook_fits": [{"model": r["model"].name, "epochs": r["epochs"], "seconds": r["seconds"]}
                                 for r in FITS[:fits_before]],
               "notebook_training_seconds": sum(r["seconds"] for r in FITS[:fits_before]),
