@@ -193,8 +193,9 @@ def code_cell(source: str, metadata: dict | None = None):
     return nbformat.v4.new_code_cell(source, metadata=metadata or {})
 
 
-def run_chapter(chapter: str, notebook: Path, answers: dict) -> ChapterRun:
-    """Grade every candidate of every exercise of ``notebook`` (a source notebook in solutions/)."""
+def run_chapter(chapter: str, notebook: Path, answers: dict, **options) -> ChapterRun:
+    """Grade every candidate of every exercise of ``notebook`` (a source notebook in solutions/).
+    ``options`` go to the executor (for trials on a busy machine, e.g. a longer ``iopub_timeout``)."""
     from nbgrader.utils import determine_grade
 
     started = time.perf_counter()
@@ -202,7 +203,7 @@ def run_chapter(chapter: str, notebook: Path, answers: dict) -> ChapterRun:
     nb = nbformat.read(notebook, as_version=4)
     exercises = {e.answer_id: e for e in read_exercises(nb)}
     put_tools_on_path()
-    executor = grader_executor(timeout=CELL_TIMEOUT)
+    executor = grader_executor(**{"timeout": CELL_TIMEOUT, **options})
     executor.nb, executor.resources = nb, {"metadata": {"path": str(notebook.parent)}}
 
     def execute(cell, index):
