@@ -51,8 +51,13 @@ class WrongAnswerFile(pytest.File):
         if self.graded is None:
             from workbook import source_notebook
             chapter = self.path.stem
-            self.graded = wrong_answers.run_chapter(chapter, source_notebook(chapter),
-                                                    wrong_answers.read_answers(chapter))
+            try:
+                self.graded = wrong_answers.run_chapter(chapter, source_notebook(chapter),
+                                                        wrong_answers.read_answers(chapter))
+            except Exception as error:  # a dead or stuck kernel: every item reports it, none runs it again
+                self.graded = error
+        if isinstance(self.graded, Exception):
+            raise RuntimeError(f"{self.path.stem}: grading the candidates stopped: {self.graded}") from self.graded
         return self.graded
 
 
