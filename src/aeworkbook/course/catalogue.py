@@ -65,14 +65,41 @@ class Exercise:
 
 
 @dataclass(frozen=True)
+class WrittenAnswer:
+    """A discussion question: a read-only question cell, then a markdown answer cell that the instructor
+    grades by hand (nbgrader's "manually graded answer"). Not an exercise: no test cell scores it."""
+
+    number: int
+    grade_id: str  # the answer cell's
+    points: float
+    question: str  # the question cell's text, "" when the answer has no question cell before it
+
+
+@dataclass(frozen=True)
 class Chapter:
     id: str
     notebook: str  # file name, e.g. "ch01_simple_sparse.ipynb"
-    exercises: tuple[Exercise, ...]
+    exercises: tuple[Exercise, ...]  # auto-graded
+    written: tuple[WrittenAnswer, ...] = ()  # graded by hand
 
     @property
     def points(self) -> float:
+        """The auto-graded points."""
         return sum(exercise.points for exercise in self.exercises)
+
+    @property
+    def written_points(self) -> float:
+        return sum(answer.points for answer in self.written)
+
+    @property
+    def max_points(self) -> float:
+        """Everything the chapter can earn: what nbgrader's gradebook calls its max score."""
+        return self.points + self.written_points
+
+    @property
+    def grade_ids(self) -> set[str]:
+        """The graded cells' ids: answers, tests and written answers."""
+        return {i for e in self.exercises for i in (e.answer_id, e.test_id)} | {w.grade_id for w in self.written}
 
 
 def read_exercises(nb) -> tuple[Exercise, ...]:
@@ -90,6 +117,24 @@ def read_exercises(nb) -> tuple[Exercise, ...]:
     return tuple(found)
 
 
+def is_written_answer(cell) -> bool:
+    """nbgrader's manually graded answer in the workbook's form: a markdown cell that is graded and a solution."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "markdown" and bool(meta.get("grade")) and bool(meta.get("solution"))
+
+
+def read_written_answers(nb) -> tuple[WrittenAnswer, ...]:
+    """The discussion questions' answer cells, in order, each with the question cell before it."""
+    found, previous = [], None
+    for cell in nb.cells:
+        if is_written_answer(cell):
+            meta = nbgrader_meta(cell)
+            question = previous.source if previous is not None and previous.cell_type == "markdown" else ""
+            found.append(WrittenAnswer(len(found) + 1, meta["grade_id"], float(meta.get("points") or 0), question))
+        previous = cell
+    return tuple(found)
+
+
 def chapters(folder: Path) -> list[Chapter]:
     """The chapters in ``folder`` (``solutions/`` or ``chapters/``): one sub-folder and notebook each."""
     found = []
@@ -97,7 +142,7 @@ def chapters(folder: Path) -> list[Chapter]:
         notebooks = sorted(sub.glob("*.ipynb"))
         if len(notebooks) == 1:
             nb = nbformat.read(notebooks[0], as_version=4)
-            found.append(Chapter(sub.name, notebooks[0].name, read_exercises(nb)))
+            found.append(Chapter(sub.name, notebooks[0].name, read_exercises(nb), read_written_answers(nb)))
         elif len(notebooks) > 1:
             raise WorkbookError(f"{sub}: a chapter folder holds one notebook, found {[p.name for p in notebooks]}")
     return found
@@ -106,9 +151,8 @@ def chapters(folder: Path) -> list[Chapter]:
 def chapter_of(nb, known: list[Chapter]) -> Chapter | None:
     """The chapter whose graded cells the notebook carries (whatever the file is called), or None."""
     ids = {nbgrader_meta(cell).get("grade_id") for cell in nb.cells} - {None}
-    best = max(known, key=lambda ch: len(ids & {i for e in ch.exercises for i in (e.answer_id, e.test_id)}),
-               default=None)
-    if best is None or not ids & {i for e in best.exercises for i in (e.answer_id, e.test_id)}:
+    best = max(known, key=lambda ch: len(ids & ch.grade_ids), default=None)
+    if best is None or not ids & best.grade_ids:
         return None
     return best
 
@@ -131,8 +175,25 @@ def source_problems(nb, name: str) -> list[str]:
                 problems.append(f"{where}: '### BEGIN {region}' without a matching '### END {region}'")
         if meta.get("grade") and not meta.get("solution") and not float(meta.get("points") or 0) > 0:
             problems.append(f"{where}: a graded test cell without points")
+        if meta.get("grade") and meta.get("solution"):
+            problems += [f"{where}: {p}" for p in written_answer_problems(cell)]
         if (meta.get("grade") or meta.get("solution") or meta.get("locked")) and not meta.get("grade_id"):
             problems.append(f"{where}: an nbgrader cell without a grade id")
+    return problems
+
+
+def written_answer_problems(cell) -> list[str]:
+    """A manually graded answer must be the workbook's written answer: markdown, with points, and in
+    ``solutions/`` a model answer and rubric that nbgrader replaces whole (no solution markers)."""
+    if cell.cell_type != "markdown":
+        return ["a manually graded code cell (use an answer cell and a test cell, or a markdown written answer)"]
+    problems = []
+    if not float(nbgrader_meta(cell).get("points") or 0) > 0:
+        problems.append("a written answer without points")
+    if "### BEGIN SOLUTION" in cell.source or "### END SOLUTION" in cell.source:
+        problems.append("a written answer with solution markers (its whole text is the model answer)")
+    if "**Model answer.**" not in cell.source or "**Rubric" not in cell.source:
+        problems.append("a written answer needs '**Model answer.**' and '**Rubric (P points).**' for the grader")
     return problems
 
 

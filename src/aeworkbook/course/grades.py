@@ -11,9 +11,13 @@ import csv
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
 
+from .handgrading import waiting
+
 
 class ChapterGradesExport(ExportPlugin):
-    """Write ``student_id, <chapter>..., total, max_total`` to ``--to`` (default ``grades.csv``)."""
+    """Write ``student_id, <chapter>..., total, max_total, to_grade_by_hand, total_is`` to ``--to`` (default
+    ``grades.csv``). ``to_grade_by_hand`` counts written answers that wait for a manual grade; while any
+    does, ``total_is`` says ``provisional`` (they count 0 until graded), else ``final``."""
 
     def export(self, gradebook: Gradebook) -> None:
         chapters = sorted(a.name for a in gradebook.assignments if not self.assignment or a.name in self.assignment)
@@ -23,13 +27,16 @@ class ChapterGradesExport(ExportPlugin):
         self.log.info("Exporting %d students x %d chapters to %s", len(students), len(chapters), path)
         with open(path, "w", newline="") as out:
             writer = csv.writer(out)
-            writer.writerow(["student_id", *chapters, "total", "max_total"])
+            writer.writerow(["student_id", *chapters, "total", "max_total", "to_grade_by_hand", "total_is"])
             for student in students:
-                scores = []
+                scores, to_grade = [], 0
                 for chapter in chapters:
                     try:
-                        scores.append(gradebook.find_submission(chapter, student).score)
+                        submission = gradebook.find_submission(chapter, student)
                     except MissingEntry:  # not submitted: an empty cell, counted as 0 in the total
                         scores.append("")
+                        continue
+                    scores.append(submission.score)
+                    to_grade += len(waiting(submission))
                 total = sum(score for score in scores if score != "")
-                writer.writerow([student, *scores, total, max_total])
+                writer.writerow([student, *scores, total, max_total, to_grade, "provisional" if to_grade else "final"])

@@ -18,13 +18,14 @@ import tempfile
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 
 from .catalogue import Chapter, Workbook, WorkbookError, chapters, nbgrader_meta
-from .nbconfig import COURSE_ID, CELL_TIMEOUT, course_config, sqlite_url
+from .nbconfig import COURSE_ID, CELL_TIMEOUT, OUTPUT_LIMIT, course_config, sqlite_url
+from .sandbox import Limits, check_available
 from .submissions import LMS_PATTERN, Collected, Submission, collect, unpack
 
 
@@ -36,11 +37,17 @@ class Course:
     course_dir: str
     db_url: str
     cell_timeout: int = CELL_TIMEOUT
+    sandbox: bool = True
+    limits: Limits = Limits()
+    output_limit: int = OUTPUT_LIMIT
+    reveal_hidden_tests: bool = False
 
     def config(self):
         course_dir = Path(self.course_dir)
         return course_config(Workbook(Path(self.workbook_root)), course_dir, release_dir=course_dir / "release",
-                             db_url=self.db_url, cell_timeout=self.cell_timeout)
+                             db_url=self.db_url, cell_timeout=self.cell_timeout, sandbox=self.sandbox,
+                             limits=self.limits, output_limit=self.output_limit,
+                             reveal_hidden_tests=self.reveal_hidden_tests)
 
     def notebook(self, step: str, student: str, chapter: Chapter) -> Path:
         """A student's notebook in one of nbgrader's steps: submitted, autograded."""
@@ -111,7 +118,7 @@ def grade_student(course: Course, student: str, to_grade: list[Chapter]) -> Stud
         result = api.autograde(chapter.id, student, force=True, create=True)
         log = result.get("log", "")
         if result["success"]:
-            notes = execution_notes(course.notebook("autograded", student, chapter))
+            notes = execution_notes(course.notebook("autograded", student, chapter), course.limits)
             feedback = api.generate_feedback(chapter.id, student, force=True)
             log += feedback.get("log", "")
             if not feedback["success"]:
@@ -123,16 +130,19 @@ def grade_student(course: Course, student: str, to_grade: list[Chapter]) -> Stud
     return StudentOutcome(student, outcomes)
 
 
-def execution_notes(autograded: Path) -> list[str]:
-    """What went wrong while the notebook ran: cells that timed out, a kernel that died."""
+def execution_notes(autograded: Path, limits: Limits) -> list[str]:
+    """What went wrong while the notebook ran: cells that timed out or ran out of memory, a kernel that
+    died, tampering the grader undid, output it cut."""
+    nb = nbformat.read(autograded, as_version=4)
     notes = []
-    for index, cell in enumerate(nbformat.read(autograded, as_version=4).cells, start=1):
+    for index, cell in enumerate(nb.cells, start=1):
         for output in cell.get("outputs", []):
-            if output.output_type == "error" and output.ename in ("CellTimeoutError", "DeadKernelError"):
+            if output.output_type == "error" and output.ename in ("CellTimeoutError", "MemoryError"):
                 grade_id = nbgrader_meta(cell).get("grade_id", "")
-                what = "timed out" if output.ename == "CellTimeoutError" else "killed the kernel"
+                what = "timed out" if output.ename == "CellTimeoutError" else \
+                    f"ran out of memory (the limit is {limits.memory_mb} MB)"
                 notes.append(f"cell {index}{f' ({grade_id})' if grade_id else ''} {what}")
-    return notes
+    return notes + nb.metadata.get("aeworkbook", {}).get("grader_notes", [])
 
 
 def last_error(result: dict) -> str:
@@ -191,13 +201,23 @@ def already_graded(course: Course, submission: Submission, graded: set) -> bool:
 
 def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | None = None, dask: str | None = None,
           db_url: str | None = None, regrade_all: bool = False, lms_pattern: str = LMS_PATTERN,
-          cell_timeout: int = CELL_TIMEOUT, progress: bool = True) -> GradeRun:
-    """Grade every submission in ``source`` (a folder or zip), in ``course_dir``; see the module's doc."""
+          cell_timeout: int = CELL_TIMEOUT, progress: bool = True, sandbox: bool = True,
+          limits: Limits = Limits(), output_limit: int = OUTPUT_LIMIT, reveal_hidden_tests: bool = False) -> GradeRun:
+    """Grade every submission in ``source`` (a folder or zip), in ``course_dir``; see the module's doc.
+
+    With ``sandbox`` (the default), raises :class:`SandboxUnavailable` before anything is graded when
+    bubblewrap cannot start here."""
     from tqdm import tqdm
 
+    if sandbox:
+        check_available()
     start = time.perf_counter()
     course_dir = Path(course_dir).resolve()
-    course = Course(str(workbook.root), str(course_dir), db_url or sqlite_url(course_dir), cell_timeout)
+    jobs = jobs or os.cpu_count() or 1
+    if sandbox and not limits.threads:  # a fair share of the cores for each kernel running at once
+        limits = replace(limits, threads=max(1, (os.cpu_count() or 1) // jobs))
+    course = Course(str(workbook.root), str(course_dir), db_url or sqlite_url(course_dir), cell_timeout, sandbox,
+                    limits, output_limit, reveal_hidden_tests)
     known = chapters(workbook.solutions)
     with tempfile.TemporaryDirectory(prefix="aeworkbook-grade-") as scratch:
         collected: Collected = collect(unpack(Path(source), Path(scratch)), known, lms_pattern)
@@ -216,7 +236,6 @@ def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | Non
 
     outcomes = []
     if todo:
-        jobs = jobs or os.cpu_count() or 1
         total = sum(len(c) for c in todo.values())
         with executor(min(jobs, len(todo)), dask) as pool, \
                 tqdm(total=total, unit="notebook", desc="grading", disable=not progress) as bar:

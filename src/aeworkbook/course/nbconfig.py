@@ -10,12 +10,17 @@ import os
 import sys
 from pathlib import Path
 
+from nbgrader.converters import Autograde, GenerateFeedback
 from traitlets.config import Config
 
 from .catalogue import Workbook
+from .execute import GraderExecute
+from .feedback import HideHiddenTests
+from .sandbox import Limits
 
 COURSE_ID = "aeworkbook"
 CELL_TIMEOUT = 60  # seconds: the fast profile's slowest cell takes about 10 s
+OUTPUT_LIMIT = 1_000_000  # bytes of output kept per graded notebook; the workbook's own print a few kB
 
 
 def put_tools_on_path() -> None:
@@ -26,17 +31,26 @@ def put_tools_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([tools, os.environ.get("PATH", "")])
 
 
+def default_of(converter, trait: str) -> list:
+    """nbgrader's own list of preprocessors, to replace or extend one step of it."""
+    return list(converter.class_traits()[trait].default())
+
+
 def sqlite_url(course_dir: Path) -> str:
     # A busy timeout lets parallel graders wait for each other's short writes instead of failing.
     return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}?timeout=60"
 
 
 def course_config(workbook: Workbook, course_dir: Path, *, release_dir: Path | None = None,
-                  db_url: str | None = None, cell_timeout: int = CELL_TIMEOUT) -> Config:
+                  db_url: str | None = None, cell_timeout: int = CELL_TIMEOUT, sandbox: bool = True,
+                  limits: Limits = Limits(), output_limit: int = OUTPUT_LIMIT,
+                  reveal_hidden_tests: bool = False) -> Config:
     """nbgrader settings for ``course_dir`` (gradebook, submissions, autograded copies, feedback).
 
     The sources are ``solutions/``; student versions go to ``release_dir``
-    (``chapters/`` by default).
+    (``chapters/`` by default). Autograding runs each kernel through :class:`GraderExecute`: in the
+    sandbox with ``limits`` (unless ``sandbox`` is off), the guard before every test cell, at most
+    ``output_limit`` bytes of output kept. Feedback hides hidden tests unless ``reveal_hidden_tests``.
     """
     put_tools_on_path()
     c = Config()
@@ -52,6 +66,15 @@ def course_config(workbook: Workbook, course_dir: Path, *, release_dir: Path | N
     # Grading: restore deleted test cells, and stop a cell that hangs.
     c.OverwriteCells.add_missing_cells = True
     c.Execute.timeout = cell_timeout
+    c.Autograde.autograde_preprocessors = [GraderExecute, *default_of(Autograde, "autograde_preprocessors")[1:]]
+    c.GraderExecute.sandbox = sandbox
+    c.GraderExecute.output_limit = output_limit
+    c.SandboxedKernelManager.memory_mb = limits.memory_mb
+    c.SandboxedKernelManager.file_size_mb = limits.file_size_mb
+    c.SandboxedKernelManager.tmp_mb = limits.tmp_mb
+    c.SandboxedKernelManager.threads = limits.threads
+    if not reveal_hidden_tests:
+        c.GenerateFeedback.preprocessors = [*default_of(GenerateFeedback, "preprocessors"), HideHiddenTests]
     # Grades CSV: one row per student, a column per chapter, and the total.
     c.ExportApp.plugin_class = "aeworkbook.course.grades.ChapterGradesExport"
     return c

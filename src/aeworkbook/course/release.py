@@ -14,7 +14,8 @@ from pathlib import Path
 
 import nbformat
 
-from .catalogue import Workbook, WorkbookError, chapters, duplicate_grade_ids, source_problems
+from .catalogue import (Workbook, WorkbookError, chapters, duplicate_grade_ids, is_written_answer, nbgrader_meta,
+                        source_problems)
 from .nbconfig import course_config
 
 
@@ -73,6 +74,9 @@ def release(workbook: Workbook, only: list[str] | None = None, check: bool = Fal
             result = api.generate_assignment(chapter, force=True, create=True)
             if not result["success"]:
                 raise WorkbookError(f"nbgrader could not generate {chapter}:\n{result.get('error') or result['log']}")
+        leaks = [leak for chapter in selected for leak in written_answer_leaks(fresh / chapter)]
+        if leaks:
+            raise WorkbookError("the student version would show: " + "; ".join(leaks))
         stale = [chapter for chapter in selected if is_stale(fresh / chapter, workbook.chapters / chapter)]
         if not check:
             for chapter in stale:
@@ -88,3 +92,13 @@ def is_stale(fresh: Path, committed: Path) -> bool:
     if fresh_files != committed_files:
         return True
     return any(comparable(fresh / name) != comparable(committed / name) for name in fresh_files)
+
+
+def written_answer_leaks(folder: Path) -> list[str]:
+    """Written answers whose model answer or rubric survived into a generated student version."""
+    leaks = []
+    for path in folder.glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if is_written_answer(cell) and ("Model answer" in cell.source or "Rubric" in cell.source):
+                leaks.append(f"{path.name}: the model answer of {nbgrader_meta(cell)['grade_id']}")
+    return leaks

@@ -35,17 +35,24 @@ def summarise(scores: dict, known: list[Chapter]) -> list[ExerciseSummary]:
     return found
 
 
-def score_table(scores: dict, known: list[Chapter]) -> str:
-    """Students down, chapters across, then the total: what the terminal shows."""
+def score_table(scores: dict, known: list[Chapter], waiting: dict | None = None) -> str:
+    """Students down, chapters across, then the total: what the terminal shows. A chapter with written
+    answers still to grade by hand (``waiting``: {student: {chapter: [grade ids]}}) is marked ``*``."""
+    waiting = waiting or {}
     short = [chapter.id[:4] for chapter in known]
     width = max([len("student"), *map(len, scores)])
-    maximum = sum(chapter.points for chapter in known)
-    lines = [f"{'student':<{width}}  " + "  ".join(f"{s:>5}" for s in short) + f"  {'total':>6}",
-             f"{'(max)':<{width}}  " + "  ".join(f"{c.points:>5g}" for c in known) + f"  {maximum:>6g}"]
+    maximum = sum(chapter.max_points for chapter in known)
+    lines = [f"{'student':<{width}}  " + "  ".join(f"{s:>6}" for s in short) + f"  {'total':>6}",
+             f"{'(max)':<{width}}  " + "  ".join(f"{c.max_points:>6g}" for c in known) + f"  {maximum:>6g}"]
     for student in sorted(scores):
         row = [sum(scores[student][c.id].values()) if c.id in scores[student] else None for c in known]
-        cells = "  ".join(f"{'-':>5}" if r is None else f"{r:>5g}" for r in row)
+        marks = ["*" if c.id in waiting.get(student, {}) else " " for c in known]
+        cells = "  ".join(f"{'-':>5} " if r is None else f"{r:>5g}{mark}" for r, mark in zip(row, marks))
         lines.append(f"{student:<{width}}  {cells}  {sum(r or 0 for r in row):>6g}")
+    count = sum(len(ids) for chapters in waiting.values() for ids in chapters.values())
+    if count:
+        lines.append(f"* provisional: {count} written answer{'s' * (count != 1)} to grade by hand (count 0 until "
+                     "graded; `aeworkbook answers CHAPTER` lists them)")
     return "\n".join(lines)
 
 
@@ -82,18 +89,42 @@ def plot_distribution(summaries: list[ExerciseSummary], students: int, path: Pat
     return path
 
 
+def written_summary(scores: dict, known: list[Chapter], waiting: dict) -> list[str]:
+    """The report's table of written answers: how many were handed in, wait for a grade, were graded."""
+    lines = []
+    for chapter in known:
+        for answer in chapter.written:
+            handed_in = [(student, chapters[chapter.id]) for student, chapters in scores.items()
+                         if chapter.id in chapters]
+            to_grade = [s for s, _ in handed_in if answer.grade_id in waiting.get(s, {}).get(chapter.id, [])]
+            done = [cells.get(answer.grade_id) or 0.0 for s, cells in handed_in if s not in to_grade]
+            mean = f"{sum(done) / len(done):.2f} / {answer.points:g}" if done else "-"
+            lines.append(f"| {answer.grade_id} | {len(handed_in)} | {len(to_grade)} | {mean} |")
+    if not lines:
+        return []
+    return ["## Written answers (graded by hand)", "",
+            "Totals that include an answer still to grade are provisional (`to_grade_by_hand` and `total_is` in "
+            "the CSV). Grade them with `aeworkbook answers CHAPTER QUESTION` or in nbgrader's formgrader.", "",
+            "| written answer | handed in | to grade by hand | mean of the rest |", "|---|---|---|---|",
+            *lines, ""]
+
+
 def write_report(path: Path, scores: dict, known: list[Chapter], problems: list[tuple[str, str]],
-                 failures: list[tuple[str, str, list[str]]], notes: list[tuple[str, str, list[str]]]) -> Path:
-    """``report.md`` beside its figure: per-exercise means, the figure, and every problem found."""
+                 failures: list[tuple[str, str, list[str]]], notes: list[tuple[str, str, list[str]]],
+                 isolation: str, waiting: dict | None = None) -> Path:
+    """``report.md`` beside its figure: per-exercise means, the figure, and every problem found;
+    ``isolation`` says how students' code ran (a warning, loud, when it ran without the sandbox)."""
     summaries = summarise(scores, known)
     figure = plot_distribution(summaries, len(scores), path.with_suffix(".png"))
-    lines = ["# Grading report", "", f"{len(scores)} students.", "",
+    banner = [f"> **{isolation}**" if isolation.startswith("WARNING") else isolation, ""]
+    lines = ["# Grading report", "", *banner, f"{len(scores)} students.", "",
              "| exercise | handed in | mean score | full marks |", "|---|---|---|---|"]
     for s in summaries:
         share = f"{s.full / s.submitted:.0%}" if s.submitted else "-"
         mean = f"{s.mean:.2f} / {s.exercise.points:g}" if s.submitted else "-"
         lines.append(f"| {s.label} | {s.submitted} | {mean} | {share} |")
     lines += ["", f"![Scores per exercise]({figure.name})", ""]
+    lines += written_summary(scores, known, waiting or {})
     lines += ["## Could not be graded", ""] + ([f"- {student}, {chapter}: {'; '.join(why)}"
                                                 for student, chapter, why in failures] or ["None."])
     lines += ["", "## Problems in the submissions", ""] + ([f"- {student}: {what}" for student, what in problems]

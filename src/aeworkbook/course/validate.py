@@ -17,11 +17,13 @@ from pathlib import Path
 
 import nbformat
 
-from .catalogue import Chapter, Workbook, WorkbookError, chapter_of, chapters, nbgrader_meta, read_exercises
+from .catalogue import (Chapter, Workbook, WorkbookError, chapter_of, chapters, nbgrader_meta, read_exercises,
+                        read_written_answers)
 from .nbconfig import CELL_TIMEOUT, put_tools_on_path
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PASSED, FAILED, NOT_ATTEMPTED, NOT_RUN = "passed", "failed", "not attempted", "not run"
+ANSWERED, NOT_ANSWERED = "answered", "not answered"  # written answers: the instructor grades them by hand
 
 
 class NotebookUnreadable(WorkbookError):
@@ -40,12 +42,21 @@ class ExerciseResult:
 
 
 @dataclass
+class WrittenResult:
+    number: int
+    grade_id: str
+    points: float
+    status: str  # ANSWERED or NOT_ANSWERED
+
+
+@dataclass
 class Validation:
     path: Path
     chapter: str
     exercises: list[ExerciseResult] = field(default_factory=list)
     other_errors: list[str] = field(default_factory=list)  # cells outside the exercises that failed
     stopped: str | None = None  # why execution stopped early (a dead kernel)
+    written: list[WrittenResult] = field(default_factory=list)  # graded by hand: never a failure here
 
     @property
     def earned(self) -> float:
@@ -124,23 +135,28 @@ def kernel_chatter_hidden():
             os.close(saved)
 
 
-def execute(nb, folder: Path, cell_timeout: int) -> str | None:
-    """Execute ``nb`` in place in the fast profile, as nbgrader does; return why it stopped early, if it did."""
-    from nbclient.exceptions import DeadKernelError
-    from nbgrader.preprocessors import ClearOutput, Execute
+def execute(nb, folder: Path, cell_timeout: int, sandbox: bool = False) -> str | None:
+    """Execute ``nb`` in place in the fast profile, with the grader's executor (in its sandbox, if asked);
+    return why it stopped early, if it did."""
+    from nbgrader.preprocessors import ClearOutput
+
+    from .execute import GraderExecute
+    from .sandbox import check_available
 
     put_tools_on_path()
+    if sandbox:
+        check_available()
     nb, resources = ClearOutput().preprocess(nb, {})
+    executor = GraderExecute(timeout=cell_timeout, sandbox=sandbox)
     with environment(NBGRADER_EXECUTION="validate", AEWORKBOOK_PROFILE="fast"):
-        try:
-            with kernel_chatter_hidden():
-                Execute(timeout=cell_timeout).preprocess(nb, {"metadata": {"path": str(folder)}})
-        except DeadKernelError:
-            return "the kernel died (the notebook crashed Python)"
-    return None
+        with kernel_chatter_hidden():
+            executor.preprocess(nb, {"metadata": {"path": str(folder)}})
+    died = [note for note in executor.notes if note.startswith("the kernel died")]
+    return died[0] if died else None
 
 
-def validate(path: Path, workbook: Workbook | None = None, cell_timeout: int = CELL_TIMEOUT) -> Validation:
+def validate(path: Path, workbook: Workbook | None = None, cell_timeout: int = CELL_TIMEOUT,
+             sandbox: bool = False) -> Validation:
     from nbgrader.utils import compute_checksum, determine_grade
 
     path = Path(path)
@@ -148,9 +164,10 @@ def validate(path: Path, workbook: Workbook | None = None, cell_timeout: int = C
     known = chapters(workbook.solutions) if workbook else []
     chapter: Chapter | None = chapter_of(nb, known)
     exercises = chapter.exercises if chapter else read_exercises(nb)
+    written = chapter.written if chapter else read_written_answers(nb)
     if not exercises:
         raise NotebookUnreadable(f"{path}: no graded exercises in this notebook")
-    stopped = execute(nb, path.resolve().parent, cell_timeout)
+    stopped = execute(nb, path.resolve().parent, cell_timeout, sandbox)
 
     by_id = {nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
     result = Validation(path, chapter.id if chapter else path.stem)
@@ -176,6 +193,11 @@ def validate(path: Path, workbook: Workbook | None = None, cell_timeout: int = C
     for index, cell in enumerate(nb.cells, start=1):
         if nbgrader_meta(cell).get("grade_id") not in exercise_ids and error_message(cell):
             result.other_errors.append(f"cell {index}: {error_message(cell)}")
+    for answer in written:
+        cell = by_id.get(answer.grade_id)
+        answered = cell is not None and not unchanged_answer(cell) and cell.source.strip() != ""
+        result.written.append(WrittenResult(answer.number, answer.grade_id, answer.points,
+                                            ANSWERED if answered else NOT_ANSWERED))
     result.stopped = stopped
     return result
 
@@ -195,5 +217,12 @@ def describe(result: Validation) -> str:
                      + "; ".join(result.other_errors))
     if result.stopped:
         lines.append(f"  stopped early: {result.stopped}")
+    if result.written:
+        lines.append("  written answers (graded by hand, not checked here):")
+        for w in result.written:
+            lines.append(f"  Q{w.number}. {w.grade_id:<27} {w.status:<14} ? / {w.points:g}")
     lines.append(f"  points: {result.earned:g} / {result.points:g}" + ("" if result.ok else "   (not all passed)"))
+    if result.written:
+        lines.append(f"  plus up to {sum(w.points for w in result.written):g} points for written answers, "
+                     "graded by hand")
     return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""How the grader executes a notebook: nbgrader's ``Execute``, hardened for untrusted code.
+
+``GraderExecute`` replaces ``Execute`` in nbgrader's autograde steps (see :mod:`.nbconfig`); ``validate``
+and the wrong-answer checks use it too, so every path scores a notebook the same way. On top of
+nbgrader's own execution it
+
+- starts the kernel in the bubblewrap sandbox (:mod:`.sandbox`) when ``sandbox`` is on;
+- runs the guard (:mod:`.guard`) before every graded test cell, so that an answer that replaced
+  ``numpy.testing`` or silenced IPython's tracebacks earns nothing from it;
+- keeps at most ``output_limit`` bytes of output per notebook: the head is kept, and a line says
+  how much was cut (errors and a trace of stderr are always kept, since they decide scores);
+- survives a dead kernel: the cells that ran keep their results, and every test cell that did not
+  run gets an error, so it scores 0 instead of nbgrader's full marks for a test without output.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer
+
+from .catalogue import nbgrader_meta
+
+# Evaluated as user expressions of an empty request: no cell code runs, so no input transformer or
+# cell hook of the student's sees them, and the reply carries the guard's own answer.
+SNAPSHOT = "__import__('importlib').import_module('aeworkbook.course.guard').snapshot()"
+RESTORE = "__import__('sys').modules['aeworkbook.course.guard'].restore()"
+CUT = "\n[output cut:"
+STDERR_KEPT = 200  # characters of a stderr stream kept past the output limit: its presence scores 0
+
+
+def is_test_cell(cell) -> bool:
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+class GuardFailed(Exception):
+    """The guard could not run before a test cell: the kernel's execution machinery was replaced."""
+
+
+class GraderExecute(Execute):
+    sandbox = Bool(False, help="run the kernel in the bubblewrap sandbox").tag(config=True)
+    guard = Bool(True, help="restore the testing machinery before each graded test cell").tag(config=True)
+    output_limit = Integer(1_000_000, help="bytes of cell output kept per notebook").tag(config=True)
+    # Output still arriving after a cell's reply (a flood draining) must not fail the whole notebook.
+    iopub_timeout = Integer(30).tag(config=True)
+    raise_on_iopub_timeout = Bool(False).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if self.sandbox:
+            from .sandbox import SandboxedKernelManager
+
+            self.kernel_manager_class = SandboxedKernelManager
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the last notebook: call before running cells of a new one (``preprocess`` does)."""
+        self.notes: list[str] = []  # what the grader saw: tampering undone, output cut, a dead kernel
+        self._kept = self._cut = 0  # bytes of output kept and cut
+        self._running = None  # the index of the cell being executed
+        self._snapshot_taken = self._student_code_ran = False
+
+    # -- the whole notebook ----------------------------------------------------------------------------
+
+    def preprocess(self, nb, resources=None, km=None):
+        self.reset()
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+        except DeadKernelError:
+            nb, resources = self.nb, self.resources
+            self._after_dead_kernel(nb)
+        if self._cut:
+            self.notes.append(f"output cut: {self._cut:,} bytes beyond the first {self.output_limit:,} not kept")
+        self._record_notes(nb)
+        return nb, resources
+
+    def _after_dead_kernel(self, nb) -> None:
+        index = self._running if self._running is not None else len(nb.cells)
+        self.notes.append(f"the kernel died in cell {index + 1} (it may have run out of memory); "
+                          "the cells after it did not run")
+        for position, cell in enumerate(nb.cells):
+            if position == index or (position > index and is_test_cell(cell)):
+                cell.outputs = [o for o in cell.get("outputs", []) if o.output_type != "error"] + [new_output(
+                    "error", ename="DeadKernelError",
+                    evalue=f"the kernel died in cell {index + 1}; this cell did not run to the end" if position == index
+                    else f"not run: the kernel died in cell {index + 1}", traceback=[])]
+
+    def _record_notes(self, nb) -> None:
+        # Kept in the notebook's metadata, which the autograded copy keeps; the grading job reads it.
+        nb.metadata.setdefault("aeworkbook", {})["grader_notes"] = self.notes
+
+    # -- one cell --------------------------------------------------------------------------------------
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        self._running = cell_index
+        guarded = self.guard and cell.cell_type == "code"
+        test, locked = is_test_cell(cell), bool(nbgrader_meta(cell).get("locked"))
+        if guarded and (test or not locked):
+            if not self._snapshot_taken:  # no read-only set-up cell came first: snapshot before this one
+                await self._run_quietly(SNAPSHOT)
+                self._snapshot_taken = True
+            self._student_code_ran = self._student_code_ran or not locked
+            if test:
+                try:
+                    restored = await self._run_quietly(RESTORE)
+                except GuardFailed as failure:
+                    cell.outputs = [new_output("error", ename="GuardFailed", evalue=str(failure), traceback=[])]
+                    self.notes.append(f"cell {cell_index + 1}: {failure}")
+                    return cell
+                if restored:
+                    self.notes.append(f"before cell {cell_index + 1}, put back what an answer replaced: "
+                                      + ", ".join(restored[:8]) + (" ..." if len(restored) > 8 else ""))
+        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if guarded and locked and not test and not self._student_code_ran:
+            # The read-only cells before any student code (the set-up) import the libraries: snapshot them.
+            await self._run_quietly(SNAPSHOT)
+            self._snapshot_taken = True
+        return cell
+
+    execute_cell = run_sync(async_execute_cell)  # nbclient binds the synchronous name to its own method
+
+    async def _run_quietly(self, expression: str):
+        """Evaluate grader code in the kernel without touching the notebook; return its value."""
+        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"result": expression})
+        reply = await self.async_wait_for_reply(msg_id)
+        content = (reply or {}).get("content", {})
+        result = content.get("user_expressions", {}).get("result", {})
+        if content.get("status") != "ok" or result.get("status") != "ok":
+            why = result.get("ename") or content.get("ename") or "no reply"
+            raise GuardFailed(f"the grader's guard could not run before this test ({why}): "
+                              "the kernel's machinery was tampered with")
+        return ast.literal_eval(result["data"]["text/plain"])
+
+    # -- output ----------------------------------------------------------------------------------------
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(json.dumps(msg["content"]))
+        if self._kept + size <= self.output_limit:
+            self._kept += size
+            return super().output(outs, msg, display_id, cell_index)
+        self._cut += size
+        content = msg["content"]
+        if msg["msg_type"] == "error":  # errors decide scores: always kept, traceback trimmed
+            msg = {**msg, "content": {**content, "traceback": content.get("traceback", [])[-3:]}}
+            return super().output(outs, msg, display_id, cell_index)
+        if msg["msg_type"] == "stream" and content.get("name") == "stderr":  # stderr scores 0: keep a trace
+            if not any(o.get("name") == "stderr" for o in outs):
+                msg = {**msg, "content": {**content, "text": content.get("text", "")[:STDERR_KEPT]}}
+                return super().output(outs, msg, display_id, cell_index)
+            return None
+        if not any(o.get("text", "").startswith(CUT) for o in outs):
+            outs.append(new_output("stream", name="stdout",
+                                   text=f"{CUT} more than {self.output_limit:,} bytes of output in this notebook]\n"))
+        return None

@@ -1,0 +1,182 @@
+"""Hostile students (tests/classroom.py, ATTACKS) graded in the sandbox: each attack is tried for real and
+must change nothing outside the attacker's own copy, reach nothing, outlive nothing and earn nothing."""
+
+import contextlib
+import hashlib
+import io
+import os
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from classroom import HOSTILE_CHAPTER, expected_scores, hostile_class, write_class
+from test_cli_grade import gradebook_scores, tree_digest
+from workbook import SOLUTIONS, source_notebook
+
+MARKER = f"aeworkbook-lingerer-{uuid.uuid4().hex}"
+
+
+class Listener:
+    """A TCP server on the grader's loopback that records every connection made to it."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.connections = []
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while self.running:
+            try:
+                connection, peer = self.server.accept()
+            except OSError:
+                continue
+            self.connections.append(peer)
+            connection.close()
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def grade(*args):
+    from aeworkbook.course.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["grade", *map(str, args), "--no-progress"])
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory):
+    """The hostile class graded in the sandbox, with 2 jobs, while a listener waits on loopback."""
+    root = tmp_path_factory.mktemp("hostile")
+    submissions, course = root / "submissions", root / "course"
+    listener = Listener()
+    students = hostile_class(solutions=SOLUTIONS, course=course, submissions=submissions, port=listener.port,
+                             marker=MARKER)
+    write_class(submissions, students)
+    before = tree_digest(submissions)
+    try:
+        status, out, err = grade(submissions, "--course", course, "--jobs", 2)
+        alive = processes_with(MARKER)
+    finally:
+        listener.close()
+    return dict(status=status, out=out, err=err, course=course, submissions=submissions, before=before,
+                students=students, connections=listener.connections, alive=alive)
+
+
+def autograded(course: Path, student: str) -> Path:
+    return course / "autograded" / student / HOSTILE_CHAPTER / source_notebook(HOSTILE_CHAPTER).name
+
+
+def test_each_attacker_earns_exactly_its_honest_part(attacked):
+    assert attacked["status"] == 0, attacked["out"] + attacked["err"]
+    assert gradebook_scores(attacked["course"]) == expected_scores(attacked["students"])
+
+
+def test_nothing_outside_the_attackers_copy_changes(attacked):
+    assert tree_digest(attacked["submissions"]) == attacked["before"], "the submissions were changed"
+    meddled = [p for p in attacked["course"].rglob("*") if p.is_file() and b"MEDDLED-BY-MEDDLER" in p.read_bytes()]
+    assert meddled == [], "files in the course directory were changed by a student"
+    ada = (attacked["course"] / "submitted" / "ada" / HOSTILE_CHAPTER / source_notebook(HOSTILE_CHAPTER).name)
+    assert hashlib.sha256(ada.read_bytes()).digest() == hashlib.sha256(
+        (attacked["submissions"] / "ada" / HOSTILE_CHAPTER / ada.name).read_bytes()).digest()
+
+
+def outputs_of(path: Path) -> str:
+    return str([cell.get("outputs", []) for cell in nbformat.read(path, as_version=4).cells])
+
+
+def test_no_solution_or_hidden_test_is_read(attacked):
+    outputs = outputs_of(autograded(attacked["course"], "reader"))
+    assert "unable to open database file" in outputs, "the gradebook is not there to read"
+    assert "HIDDEN TESTS" not in outputs
+
+
+def test_the_network_is_out_of_reach(attacked):
+    assert attacked["connections"] == [], "a student's kernel connected to the grader's loopback"
+
+
+def test_no_process_outlives_grading(attacked):
+    assert attacked["alive"] == [], f"processes started by a student are still running: {attacked['alive']}"
+
+
+def test_memory_and_file_limits_hold_and_are_reported(attacked):
+    assert "note hog" in attacked["out"] and "ran out of memory" in attacked["out"]
+    assert "File too large" in outputs_of(autograded(attacked["course"], "hog"))
+
+
+def test_an_output_flood_is_cut(attacked):
+    path = autograded(attacked["course"], "flooder")
+    assert path.stat().st_size < 2_000_000, f"the autograded copy keeps {path.stat().st_size:,} bytes"
+    assert "[output cut:" in path.read_text()
+    feedback = attacked["course"] / "feedback" / "flooder" / HOSTILE_CHAPTER / f"{path.stem}.html"
+    assert feedback.stat().st_size < 3_000_000
+    assert "output cut" in attacked["out"]
+
+
+def test_tampering_is_undone_and_reported(attacked):
+    for student in ("patcher", "silencer"):
+        assert f"note {student}, {HOSTILE_CHAPTER}: before cell" in attacked["out"], student
+        assert "put back what an answer replaced" in attacked["out"]
+
+
+def test_the_summary_says_the_class_ran_in_the_sandbox(attacked):
+    assert "isolation: every kernel ran in the bubblewrap sandbox" in attacked["out"]
+    assert "bubblewrap sandbox" in (attacked["course"] / "report.md").read_text()
+
+
+# -- without the sandbox, and where it cannot start ------------------------------------------------------------
+
+def test_without_the_sandbox_the_attack_gets_through_and_the_summary_warns(tmp_path):
+    """The same test that sees no connection above sees one here: the check can fail."""
+    listener = Listener()
+    students = {name: spec for name, spec in hostile_class(
+        solutions=SOLUTIONS, course=tmp_path / "course", submissions=tmp_path / "s", port=listener.port,
+        marker=MARKER).items() if name == "caller"}
+    write_class(tmp_path / "s", students)
+    try:
+        status, out, _ = grade(tmp_path / "s", "--course", tmp_path / "course", "--jobs", 1, "--no-sandbox")
+    finally:
+        listener.close()
+    assert status == 0 and listener.connections, "without the sandbox the caller reaches the listener"
+    assert "WARNING: graded WITHOUT the sandbox" in out
+    assert "WARNING: graded WITHOUT the sandbox" in (tmp_path / "course" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("fake_bwrap, says", [
+    (None, "bubblewrap (bwrap) is not installed"),
+    ("echo 'bwrap: setting up uid map: Permission denied' >&2; exit 1", "apparmor_restrict_unprivileged_userns"),
+])
+def test_grading_stops_before_anything_when_the_sandbox_cannot_start(tmp_path, monkeypatch, fake_bwrap, says):
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    if fake_bwrap:
+        (tools / "bwrap").write_text(f"#!/bin/sh\n{fake_bwrap}\n")
+        (tools / "bwrap").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:/nonexistent")
+    (tmp_path / "s" / "ada").mkdir(parents=True)
+    status, out, err = grade(tmp_path / "s", "--course", tmp_path / "course")
+    assert status == 2 and says in err and "--no-sandbox" in err
+    assert "nothing was graded" in err and not (tmp_path / "course").exists()
