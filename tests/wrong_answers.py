@@ -25,6 +25,7 @@ import nbformat
 import yaml
 
 from aeworkbook.course.catalogue import nbgrader_meta, read_exercises, solution_text
+from aeworkbook.course.execute import GraderExecute
 from aeworkbook.course.nbconfig import CELL_TIMEOUT, put_tools_on_path
 from aeworkbook.course.validate import environment, error_message, kernel_chatter_hidden
 
@@ -33,16 +34,6 @@ KINDS = ("solution", "right", "wrong", "accepted", "magic", "patched_asserts", "
 FULL_MARKS = ("solution", "right")  # kinds that must earn the exercise's points; the rest but "accepted" 0
 # Tricks that only the grader's guard (aeworkbook.course.execute.GraderExecute) can defeat.
 GUARDED_TRICKS = ("patched_asserts", "silenced_tracebacks")
-GRADER_GUARD = importlib.util.find_spec("aeworkbook.course.execute") is not None
-
-
-def grader_executor(**options):
-    """The executor the grader uses: GraderExecute once it exists, nbgrader's Execute until then."""
-    if GRADER_GUARD:
-        from aeworkbook.course.execute import GraderExecute as executor
-    else:
-        from nbgrader.preprocessors import Execute as executor
-    return executor(**options)
 
 
 @dataclass(frozen=True)
@@ -189,12 +180,16 @@ SAVE = "__import__('wrong_answer_harness').save()"
 RESTORE = "__import__('wrong_answer_harness').restore()"
 
 
+HARNESS_CELL = {"nbgrader": {"locked": True}}  # the harness's own cells: read-only, so the guard treats them as set-up
+
+
 def code_cell(source: str, metadata: dict | None = None):
-    return nbformat.v4.new_code_cell(source, metadata=metadata or {})
+    return nbformat.v4.new_code_cell(source, metadata=metadata or HARNESS_CELL)
 
 
-def run_chapter(chapter: str, notebook: Path, answers: dict) -> ChapterRun:
-    """Grade every candidate of every exercise of ``notebook`` (a source notebook in solutions/)."""
+def run_chapter(chapter: str, notebook: Path, answers: dict, **options) -> ChapterRun:
+    """Grade every candidate of every exercise of ``notebook`` (a source notebook in solutions/).
+    ``options`` go to the executor (for trials on a busy machine, e.g. a longer ``iopub_timeout``)."""
     from nbgrader.utils import determine_grade
 
     started = time.perf_counter()
@@ -202,10 +197,7 @@ def run_chapter(chapter: str, notebook: Path, answers: dict) -> ChapterRun:
     nb = nbformat.read(notebook, as_version=4)
     exercises = {e.answer_id: e for e in read_exercises(nb)}
     put_tools_on_path()
-    executor = grader_executor(timeout=CELL_TIMEOUT)
-    if GRADER_GUARD:  # the per-notebook state GraderExecute.preprocess sets; here the cells are run one by one
-        executor.notes, executor._kept, executor._cut, executor._running = [], 0, 0, None
-        executor._snapshot_taken = executor._student_code_ran = False
+    executor = GraderExecute(**{"timeout": CELL_TIMEOUT, **options})  # the grader's own executor
     executor.nb, executor.resources = nb, {"metadata": {"path": str(notebook.parent)}}
 
     def execute(cell, index):
