@@ -372,7 +372,7 @@ def ch05_vae(ns: dict, figures: Figures) -> list[dict]:
 
 
 def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
-    mnist, fashion = ns["mnist"], ns["fashion"]
+    fashion = ns["fashion"]
     x_val, x_test = ns["x_val"], ns["x_test"]  # the digits with their channel axis
     outputs = {name: ns[name].predict(x_val, verbose=0) for name in ("dense_ae", "small_conv_ae", "conv_ae")}
     rows = [

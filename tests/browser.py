@@ -19,7 +19,6 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 
 from workbook import ROOT
 

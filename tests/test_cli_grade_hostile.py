@@ -4,7 +4,6 @@ must change nothing outside the attacker's own copy, reach nothing, outlive noth
 import contextlib
 import hashlib
 import io
-import os
 import socket
 import threading
 import uuid

@@ -16,7 +16,6 @@ namespace is put back before the solution continues.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
