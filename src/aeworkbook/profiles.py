@@ -31,12 +31,7 @@ class Profile:
         ``fast`` overrides the fast profile's cap for a model that needs more
         (or fewer) epochs to show its point on a small subset.
         """
-        if full < 1:
-            raise ValueError(f"epochs must be at least 1, got {full}")
-        if self.max_epochs is None:
-            return full
-        cap = self.max_epochs if fast is None else fast
-        return max(1, min(full, cap))
+        return capped("epochs", full, self.max_epochs, fast)
 
     def batch_size(self, full: int) -> int:
         """Batch size for a model that trains with ``full`` at reference quality.
@@ -55,18 +50,23 @@ class Profile:
         for fewer examples than the whole split; the fast profile caps the number
         at its ``train_size``, or at ``fast`` for a model that needs fewer still.
         """
-        if full < 1:
-            raise ValueError(f"subset size must be at least 1, got {full}")
-        if self.train_size is None:
-            return full
-        cap = self.train_size if fast is None else fast
-        return max(1, min(full, cap))
+        return capped("subset size", full, self.train_size, fast)
 
 
 PROFILES = {
     "full": Profile("full", train_size=None, val_size=5_000, test_size=None, max_epochs=None, max_batch_size=None),
     "fast": Profile("fast", train_size=5_000, val_size=1_000, test_size=1_000, max_epochs=5, max_batch_size=32),
 }
+
+
+def capped(what: str, full: int, cap: int | None, fast: int | None) -> int:
+    """``full``, or in a profile with a ``cap`` (the fast one) the smaller of ``full`` and the cap
+    (``fast``, when a model asks for its own)."""
+    if full < 1:
+        raise ValueError(f"{what} must be at least 1, got {full}")
+    if cap is None:
+        return full
+    return max(1, min(full, cap if fast is None else fast))
 
 
 def current_profile(environ: dict[str, str] | None = None) -> Profile:
