@@ -234,6 +234,13 @@ class Anything:
     def __array__(self, *args, **kwargs): return __import__("numpy").asarray(True)
 bernoulli_kl = Anything()
 ''',
+    # Claim the points: an execute_result published in the test cell, which nbgrader reads as a
+    # partial-credit score when it comes before the test's error.
+    "scorer": '''
+def bernoulli_kl(p, q, eps=1e-7):
+    get_ipython().displayhook(2.0)
+    return 0.0
+''',
     # Silence failures: IPython's traceback hooks, and a transformer that wraps every cell in try/except.
     "silencer": '''
 import textwrap

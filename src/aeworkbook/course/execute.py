@@ -9,6 +9,8 @@ nbgrader's own execution it
   ``numpy.testing`` or silenced IPython's tracebacks earns nothing from it;
 - keeps at most ``output_limit`` bytes of output per notebook: the head is kept, and a line says
   how much was cut (errors and a trace of stderr are always kept, since they decide scores);
+- puts a test cell's errors before its other outputs: nbgrader scores the first execute_result it
+  meets as partial credit, and an answer can publish one (``get_ipython().displayhook(2.0)``);
 - survives a dead kernel: the cells that ran keep their results, and every test cell that did not
   run gets an error, so it scores 0 instead of nbgrader's full marks for a test without output.
 """
@@ -37,6 +39,11 @@ STDERR_KEPT = 200  # characters of a stderr stream kept past the output limit: i
 def is_test_cell(cell) -> bool:
     meta = nbgrader_meta(cell)
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def scores_zero(output) -> bool:
+    """An output that makes nbgrader score a test cell 0: an error, or anything on stderr."""
+    return output.output_type == "error" or (output.output_type == "stream" and output.get("name") == "stderr")
 
 
 class GuardFailed(Exception):
@@ -117,6 +124,8 @@ class GraderExecute(Execute):
                     self.notes.append(f"before cell {cell_index + 1}, put back what an answer replaced: "
                                       + ", ".join(restored[:8]) + (" ..." if len(restored) > 8 else ""))
         cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if test:  # nbgrader scores the first decisive output: an error must come before any result
+            cell.outputs.sort(key=lambda output: not scores_zero(output))
         if guarded and locked and not test and not self._student_code_ran:
             # The read-only cells before any student code (the set-up) import the libraries: snapshot them.
             await self._run_quietly(SNAPSHOT)
