@@ -26,7 +26,9 @@ def statuses(out):
     return {int(n): (status, float(earned), float(points)) for n, status, earned, points in found}
 
 
-@pytest.mark.parametrize("chapter", chapter_ids())
+# One chapter is enough here: the wrong-answer checks (tests/answers/) run every chapter's solution through
+# the same executor and scoring rule and require full marks for each exercise.
+@pytest.mark.parametrize("chapter", [CH04])
 def test_solution_passes_every_exercise(aeworkbook, chapter):
     status, out, _ = aeworkbook("validate", source_notebook(chapter))
     assert status == 0, out
