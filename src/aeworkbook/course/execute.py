@@ -69,6 +69,7 @@ class GraderExecute(Execute):
     def reset(self) -> None:
         """Forget the last notebook: call before running cells of a new one (``preprocess`` does)."""
         self.notes: list[str] = []  # what the grader saw: tampering undone, output cut, a dead kernel
+        self.died: str | None = None  # why execution stopped early, when the kernel died
         self._kept = self._cut = 0  # bytes of output kept and cut
         self._running = None  # the index of the cell being executed
         self._snapshot_taken = self._student_code_ran = False
@@ -89,8 +90,9 @@ class GraderExecute(Execute):
 
     def _after_dead_kernel(self, nb) -> None:
         index = self._running if self._running is not None else len(nb.cells)
-        self.notes.append(f"the kernel died in cell {index + 1} (it may have run out of memory); "
-                          "the cells after it did not run")
+        self.died = (f"the kernel died in cell {index + 1} (it may have run out of memory); "
+                     "the cells after it did not run")
+        self.notes.append(self.died)
         for position, cell in enumerate(nb.cells):
             if position == index or (position > index and is_test_cell(cell)):
                 cell.outputs = [o for o in cell.get("outputs", []) if o.output_type != "error"] + [new_output(

@@ -9,7 +9,6 @@ stderr scores 0). The notebook on disk is never changed.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,9 +18,9 @@ import nbformat
 
 from .catalogue import (Chapter, Workbook, WorkbookError, chapter_of, chapters, nbgrader_meta, read_exercises,
                         read_written_answers)
+from .feedback import ANSI
 from .nbconfig import CELL_TIMEOUT, put_tools_on_path
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PASSED, FAILED, NOT_ATTEMPTED, NOT_RUN = "passed", "failed", "not attempted", "not run"
 ANSWERED, NOT_ANSWERED = "answered", "not answered"  # written answers: the instructor grades them by hand
 
@@ -151,8 +150,7 @@ def execute(nb, folder: Path, cell_timeout: int, sandbox: bool = False) -> str |
     with environment(NBGRADER_EXECUTION="validate", AEWORKBOOK_PROFILE="fast"):
         with kernel_chatter_hidden():
             executor.preprocess(nb, {"metadata": {"path": str(folder)}})
-    died = [note for note in executor.notes if note.startswith("the kernel died")]
-    return died[0] if died else None
+    return executor.died
 
 
 def validate(path: Path, workbook: Workbook | None = None, cell_timeout: int = CELL_TIMEOUT,
