@@ -106,6 +106,7 @@ def _show_error(shell, etype, value, tb, tb_offset=None):
     if line is None:
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
         return None
+    shell._get_exc_info((etype, value, tb))  # stores it in sys.last_*, where %tb and %debug look
     shell._showtraceback(etype, value, [line])  # what showtraceback does with a traceback it made
     return [line]
 
