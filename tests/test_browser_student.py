@@ -10,8 +10,8 @@ import re
 import nbformat
 import pytest
 
-from browser import (cell_index, cell_outputs, chromium, command, evidence, execution_count, jupyter_server,
-                     missing_browser, run_cell, type_into_cell, wait_for, wait_until_run, TOKEN)
+from browser import (cell_element, cell_index, cell_outputs, chromium, command, evidence, execution_count,
+                     jupyter_server, lab_call, missing_browser, run_cell, type_into_cell, wait_for, wait_until_run, TOKEN)
 from workbook import ROOT, chapter_ids, exercises, source_notebook, written_answers
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(missing_browser()), reason=str(missing_browser()))]
@@ -60,10 +60,13 @@ def test_run_all_renders_and_stops_at_the_first_unsolved_exercise(page):
         assert len(driver.execute_script("return document.querySelectorAll('.jp-RenderedMarkdown mjx-container')")) > 5, \
             "the maths is typeset"
         assert driver.execute_script("return document.querySelectorAll('.jp-RenderedImage img').length") >= 1, "a figure"
-        # Run All stops at the first cell that raises: the first exercise's test, calling the unsolved answer.
+        # Run All stops at the first cell that raises: the first exercise's test, calling the unsolved answer,
+        # which says so in one line (aw.start's handler) instead of a traceback.
         test = cell_index(driver, first.test_id)
         errors = [o for o in cell_outputs(driver, test) if o["output_type"] == "error"]
         assert [e["ename"] for e in errors] == ["NotImplementedError"]
+        assert shown_error(driver, test).endswith("is an exercise not solved yet: replace "
+                                                  "`raise NotImplementedError()` with your code")
         counts = driver.execute_script(
             "return window.jupyterapp.shell.currentWidget.content.widgets.map(c => c.model.type === 'code' ? "
             "c.model.executionCount : undefined);")
@@ -74,6 +77,26 @@ def test_run_all_renders_and_stops_at_the_first_unsolved_exercise(page):
                 assert not [o for o in outputs if o["output_type"] == "error"], f"cell {index} failed"
                 text = " ".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
                 assert not TF_NOISE.search(text), f"TensorFlow log noise in cell {index}: {text[:300]}"
+        # Run by hand, the demo cells after it say in one line what they need, not a traceback each.
+        demos = lab_call(driver, "return panel.content.widgets.map((c, i) => i > arguments[0] && c.model.type === 'code'"
+                                 " && !c.model.getMetadata('nbgrader') ? i : -1).filter(i => i >= 0);", test)
+        seen = set()
+        for index in demos:
+            run_cell(driver, index)
+            if [o for o in cell_outputs(driver, index) if o["output_type"] == "error"]:
+                shown = shown_error(driver, index)
+                kind = re.fullmatch(r"(NotImplementedError): `\w+` is an exercise not solved yet: .*|(NameError): name "
+                                    r"'\w+' is not defined — an earlier cell that defines it failed or has not run; .*", shown)
+                assert kind, f"cell {index} shows: {shown[:500]}"
+                seen.add(kind.group(1) or kind.group(2))
+            if len(seen) == 2:
+                break
+        assert seen == {"NotImplementedError", "NameError"}, seen
+
+def shown_error(driver, index: int) -> str:
+    """The text a student sees in the cell's error output (one line, or a whole traceback)."""
+    return driver.execute_script("return arguments[0].querySelector('.jp-OutputArea-output[data-mime-type="
+                                 "\"application/vnd.jupyter.stderr\"]').textContent.trim();", cell_element(driver, index))
 
 
 def test_solve_an_exercise_in_the_browser_and_pass_its_test(page):

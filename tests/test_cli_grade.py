@@ -285,3 +285,29 @@ def test_hand_grades_reach_the_csv_and_report_and_survive_regrading(regraded):
     handed_in = sum(CH01 in chapters for chapters in expected_scores().values())
     mean = (2.0 + 0.5) / handed_in  # ada's and cy's hand grades; the others did not answer
     assert f"| {first.grade_id} | {handed_in} | 0 | {mean:.2f} / {first.points:g} |" in (course / "report.md").read_text()
+
+
+def test_a_question_added_after_grading_stops_grade_with_what_to_do(workbook_copy, tmp_path):
+    """nbgrader refuses to add cells to a chapter with graded submissions: grade says so and what to do,
+    before changing anything (no kernel runs: the submission is entered through nbgrader's API)."""
+    from aeworkbook.course.catalogue import WorkbookError, Workbook, chapters
+    from aeworkbook.course.grading import Course, prepare_gradebook
+    from aeworkbook.course.nbconfig import sqlite_url
+
+    workbook, course_dir = Workbook(workbook_copy), tmp_path / "course"
+    course = Course(str(workbook.root), str(course_dir), sqlite_url(course_dir))
+    prepare_gradebook(course, chapters(workbook.solutions), ["ada"])
+    with Gradebook(course.db_url, "aeworkbook") as gradebook:
+        gradebook.add_submission(CH01, "ada")
+    source = workbook.solutions / CH01 / f"{CH01}.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    question = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id", "").endswith("_question"))
+    added = nbformat.from_dict({**question, "id": "added-question"})
+    added.metadata.nbgrader["grade_id"] = f"{CH01}_discuss_added_question"
+    nb.cells.insert(nb.cells.index(question), added)
+    nbformat.write(nb, source)
+    before = tree_digest(course_dir)
+    with pytest.raises(WorkbookError, match=rf"(?s){CH01} has graded submissions \(1\) and its source adds "
+                                            rf"{CH01}_discuss_added_question\.\n.*--course NEW"):
+        prepare_gradebook(course, chapters(workbook.solutions), ["ada"])
+    assert tree_digest(course_dir) == before, "nothing changed"

@@ -1,9 +1,13 @@
 import subprocess
 import sys
 
+import nbformat
 import numpy as np
+from nbclient import NotebookClient
 
+from aeworkbook.course.validate import environment
 from aeworkbook.session import seed_everything
+from workbook import chapter_ids, exercises, student_notebook
 
 
 def test_start_imports_tensorflow_without_a_word_on_stderr():
@@ -38,3 +42,72 @@ def test_seeding_makes_numpy_and_keras_repeat():
     for a, b, c in zip(first, again, other):
         np.testing.assert_array_equal(a, b)
         assert not np.array_equal(a, c)
+
+
+def run_notebook(cells: list[str], env: dict | None = None, notebook=None):
+    """Execute a notebook (or these code cells) in a kernel without stopping at errors.
+
+    Returns the notebook and each code cell's execute_reply status, in order."""
+    nb = notebook or nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    statuses = {}
+    client = NotebookClient(nb, allow_errors=True, timeout=300, kernel_name="python3",
+                            on_cell_executed=lambda cell, cell_index, execute_reply:
+                            statuses.__setitem__(cell_index, execute_reply["content"]["status"]))
+    with environment(**(env or {})):
+        client.execute()
+    return nb, statuses
+
+
+def errors(cell) -> list:
+    return [o for o in cell.outputs if o.output_type == "error"]
+
+
+STUB = "def build(n):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+CELLS = ["import aeworkbook\nprint(aeworkbook.session.short_errors())", STUB, "model = build(3)", "model.fit()",
+         "def mine():\n    return typo + 1", "mine()", "raise NotImplementedError('my own')"]
+
+
+def test_an_unsolved_exercise_and_what_needs_it_fail_in_one_line_each():
+    nb, statuses = run_notebook(CELLS)
+    assert nb.cells[0].outputs[0].text == "True\n"
+    unsolved, missing, typo, own = (errors(nb.cells[i])[0] for i in (2, 3, 5, 6))
+    assert unsolved.traceback == ["NotImplementedError: `build` is an exercise not solved yet: "
+                                  "replace `raise NotImplementedError()` with your code"]
+    assert missing.traceback == ["NameError: name 'model' is not defined — an earlier cell that defines it failed or "
+                                 "has not run; is an exercise above still unsolved? Solve it, then run the cells "
+                                 "from there again."]
+    # The cell still fails as before: same error, and the kernel's reply says error (Run All stops).
+    assert (unsolved.ename, unsolved.evalue, missing.ename, missing.evalue) == (
+        "NotImplementedError", "", "NameError", "name 'model' is not defined")
+    assert [statuses[i] for i in (2, 3, 5, 6)] == ["error"] * 4
+    # A typo inside the student's own function, or their own NotImplementedError, keeps its traceback.
+    assert len(typo.traceback) > 1 and "mine()" in "".join(typo.traceback), "the line that failed"
+    assert len(own.traceback) > 1 and own.evalue == "my own"
+
+
+def test_the_grader_sees_ipythons_own_tracebacks():
+    nb, _ = run_notebook(CELLS[:4], env={"NBGRADER_EXECUTION": "autograde"})
+    assert nb.cells[0].outputs[0].text == "False\n"
+    for i in (2, 3):
+        assert len(errors(nb.cells[i])[0].traceback) > 1, "IPython's traceback, as nbgrader expects"
+
+
+def test_outside_ipython_nothing_is_installed():
+    code = "import aeworkbook.session as s; print(s.short_errors())"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "False\n"
+
+
+def test_run_through_a_student_chapter_each_error_is_one_line():
+    """Chapter 1 as released, every cell run however many fail: one line for each error, no cascade
+    of tracebacks; the first exercise's test names the unsolved function."""
+    chapter = chapter_ids()[0]
+    nb, statuses = run_notebook([], env={"AEWORKBOOK_PROFILE": "fast"},
+                                notebook=nbformat.read(student_notebook(chapter), as_version=4))
+    failed = {i: errors(c)[0] for i, c in enumerate(nb.cells) if c.cell_type == "code" and errors(c)}
+    assert all(statuses[i] == "error" for i in failed)
+    assert all(len(e.traceback) == 1 for e in failed.values()), {i: e.ename for i, e in failed.items()}
+    first = exercises(chapter)[0]
+    test = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == first.test_id)
+    assert min(failed) == test and "is an exercise not solved yet" in failed[test].traceback[0]
+    assert {e.ename for e in failed.values()} == {"NotImplementedError", "NameError"}
+    assert any("is not defined — an earlier cell" in e.traceback[0] for e in failed.values())

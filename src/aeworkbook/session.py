@@ -3,11 +3,16 @@
 nbgrader scores a test cell 0 when it writes anything to stderr, and TensorFlow,
 absl and Python warnings all write there. :func:`quiet` must therefore run
 before TensorFlow is imported.
+
+In a student's JupyterLab, :func:`start` also installs :func:`short_errors`: an unsolved
+exercise, and every later cell that needs what it should have defined, then says so in
+one line instead of a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import linecache
 import logging
 import os
 import sys
@@ -61,12 +66,72 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+EXERCISE_STUB = "raise NotImplementedError()"  # what nbgrader leaves in an unsolved answer cell
+
+
+def one_line_error(etype, value, tb, user_ns) -> str | None:
+    """The one line that replaces the traceback of an error an unsolved exercise caused, or None.
+
+    * ``NotImplementedError`` raised by an exercise's stub (a function defined in the notebook);
+    * ``NameError`` in the running cell's own code: a name a failed or skipped cell should have defined.
+
+    Any other error, a ``NameError`` inside a student's own function (a typo there) for one, keeps
+    its traceback, which the student needs.
+    """
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    in_notebook = [frame for frame in frames if frame.f_globals is user_ns]  # the cell and what cells defined
+    if not in_notebook:
+        return None
+    innermost, cell = frames[-1], in_notebook[0]
+    if (etype is NotImplementedError and innermost.f_globals is user_ns
+            and linecache.getline(innermost.f_code.co_filename, innermost.f_lineno).strip() == EXERCISE_STUB):
+        return (f"NotImplementedError: `{innermost.f_code.co_qualname}` is an exercise not solved yet: "
+                f"replace `{EXERCISE_STUB}` with your code")
+    if etype is NameError and innermost.f_code.co_filename == cell.f_code.co_filename:
+        return (f"NameError: name '{value.name}' is not defined — an earlier cell that defines it failed or has "
+                "not run; is an exercise above still unsolved? Solve it, then run the cells from there again.")
+    return None
+
+
+def _show_error(shell, etype, value, tb, tb_offset=None):
+    """IPython's custom exception handler: :func:`one_line_error`'s line, or the usual traceback.
+
+    Either way the cell ends in error with the same ``ename`` and ``evalue`` (the kernel's
+    ``error`` message), so *Run All* still stops there.
+    """
+    line = one_line_error(etype, value, tb, shell.user_ns)
+    if line is None:
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return None
+    shell._get_exc_info((etype, value, tb))  # stores it in sys.last_*, where %tb and %debug look
+    shell._showtraceback(etype, value, [line])  # what showtraceback does with a traceback it made
+    return [line]
+
+
+def short_errors() -> bool:
+    """Install :func:`_show_error` in the IPython shell running this notebook; True if installed.
+
+    Not under nbgrader (``NBGRADER_EXECUTION``: autograde and validate), whose outputs, feedback
+    and guard expect IPython's own tracebacks, and not outside IPython.
+    """
+    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    if shell is None or os.environ.get("NBGRADER_EXECUTION"):
+        return False
+    shell.set_custom_exc((NameError, NotImplementedError), _show_error)
+    return True
+
+
 def start(seed: int = 42) -> Profile:
-    """Set up a notebook: quiet logs, seeded randomness, and the active profile.
+    """Set up a notebook: quiet logs, seeded randomness, the active profile, short errors for
+    unsolved exercises (:func:`short_errors`).
 
     Returns the profile, which tells how much data and how many epochs to use.
     """
     quiet()
+    short_errors()
     import keras
     import tensorflow as tf
 

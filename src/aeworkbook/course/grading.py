@@ -181,7 +181,10 @@ def prepare_gradebook(course: Course, known: list[Chapter], students: list[str])
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
 
-    api = NbGraderAPI(config=course.config())
+    api = NbGraderAPI(config=course.config())  # creates the course directory
+    changed = [change for change in (cells_changed_since_graded(course, chapter) for chapter in known) if change]
+    if changed:
+        raise WorkbookError(CELLS_CHANGED.format(course=course.course_dir, changes="; ".join(changed)))
     for chapter in known:
         result = api.generate_assignment(chapter.id, force=True, create=True)
         if not result["success"]:
@@ -189,6 +192,42 @@ def prepare_gradebook(course: Course, known: list[Chapter], students: list[str])
     with Gradebook(course.db_url, COURSE_ID) as gradebook:
         for student in students:
             gradebook.update_or_create_student(student)
+
+
+CELLS_CHANGED = """\
+cannot grade in {course}: {changes}.
+nbgrader refuses to add or remove cells of a chapter that has graded submissions in the gradebook
+("Cannot add or remove cells ... because there are submissions"), so nothing was changed. Either
+  * grade this class with the chapter as it was given (check out the earlier solutions/ with git), or
+  * grade every submission again in a new course directory: aeworkbook grade SUBMISSIONS --course NEW;
+    the old course keeps its grades; to carry hand grades over, for each chapter and question:
+    aeworkbook answers CHAPTER GRADE_ID --course OLD, then
+    aeworkbook answers CHAPTER GRADE_ID --course NEW --scores OLD/answers/GRADE_ID.csv"""
+
+
+def cells_changed_since_graded(course: Course, chapter: Chapter) -> str | None:
+    """The cells that ``solutions/`` adds to or removes from a chapter that has graded submissions in
+    the gradebook (a discussion question added, say), described; None when nbgrader can regenerate it.
+    nbgrader records every graded, answer, task and read-only cell, and refuses any change to that set."""
+    from nbgrader import utils
+    from nbgrader.api import Gradebook, MissingEntry
+
+    source = nbformat.read(Path(course.workbook_root) / "solutions" / chapter.id / chapter.notebook, as_version=4)
+    now = {nbgrader_meta(cell).get("grade_id") for cell in source.cells
+           if utils.is_grade(cell) or utils.is_solution(cell) or utils.is_task(cell) or utils.is_locked(cell)}
+    with Gradebook(course.db_url, COURSE_ID) as gradebook:
+        try:
+            notebook = gradebook.find_notebook(Path(chapter.notebook).stem, chapter.id)
+        except MissingEntry:
+            return None
+        graded, recorded = len(notebook.submissions), {cell.name for cell in notebook.source_cells}
+    if not graded:
+        return None
+    added, removed = sorted(now - recorded), sorted(recorded - now)
+    if not (added or removed):
+        return None
+    return (f"{chapter.id} has graded submissions ({graded}) and its source "
+            + " and ".join(f"{what} {', '.join(ids)}" for what, ids in (("adds", added), ("removes", removed)) if ids))
 
 
 def already_graded(course: Course, submission: Submission, graded: set) -> bool:
