@@ -68,3 +68,8 @@ def test_malformed_source_is_refused_and_nothing_changes(aeworkbook, workbook_co
 def test_unknown_chapter_is_refused(aeworkbook, workbook_copy):
     status, _, err = aeworkbook("--workbook", workbook_copy, "release", "ch99_nothing")
     assert status == 2 and "no such chapter: ch99_nothing" in err
+
+
+def test_a_folder_that_is_not_the_workbook_is_refused(aeworkbook, tmp_path):
+    status, _, err = aeworkbook("--workbook", tmp_path, "release", "--check")
+    assert status == 2 and f"{tmp_path} is not the workbook" in err and "Traceback" not in err

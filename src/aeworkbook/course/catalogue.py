@@ -44,10 +44,22 @@ class Workbook:
         here = (start or Path.cwd()).resolve()
         candidates = [here, *here.parents, Path(__file__).resolve().parents[3]]
         for folder in candidates:
-            if (folder / "solutions").is_dir() and (folder / "autograder").is_dir():
+            if cls.holds_workbook(folder):
                 return cls(folder)
         raise WorkbookError("cannot find the workbook (a folder with solutions/ and autograder/): "
                             "run from inside it or set AEWORKBOOK_ROOT")
+
+    @classmethod
+    def at(cls, folder: Path) -> "Workbook":
+        """The workbook in ``folder`` (``--workbook``), refused with a clear error if it is not one."""
+        folder = folder.resolve()
+        if not cls.holds_workbook(folder):
+            raise WorkbookError(f"{folder} is not the workbook: it has no solutions/ and autograder/ folders")
+        return cls(folder)
+
+    @staticmethod
+    def holds_workbook(folder: Path) -> bool:
+        return (folder / "solutions").is_dir() and (folder / "autograder").is_dir()
 
 
 def nbgrader_meta(cell) -> dict:

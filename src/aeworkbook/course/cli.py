@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         parser().error(f"unrecognized arguments: {' '.join(extra)}")
     args.jupyter_args = extra
     try:
-        workbook = Workbook(args.workbook.resolve()) if args.workbook else Workbook.find()
+        workbook = Workbook.at(args.workbook) if args.workbook else Workbook.find()
         return {"validate": run_validate, "release": run_release, "grade": run_grade,
                 "answers": run_answers, "fetch": run_fetch, "lab": run_fetch,
                 "formgrader": run_formgrader}[args.command](args, workbook)
