@@ -409,7 +409,7 @@ def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
     mean_image = ns["mean_image"]
     rows.append(model_row(
         "seq2seq", "seq2seq AE LSTM 100-30 / RepeatVector / LSTM 100 (Géron's)", ns["seq_ae"], "Fashion-MNIST rows",
-        "the chapter's builder: 28 steps of 28 pixels, sigmoid output, MSE, Nadam", figures,
+        "the chapter's builder: 28 steps of 28 pixels, sigmoid output, MSE, Nadam (learning rate 2e-3)", figures,
         **reconstruction(fashion.x_val, seq_out),
         figure={"name": "val MSE of the mean training image", "value": mse(fashion.x_val, np.broadcast_to(mean_image, fashion.x_val.shape))}))
 
