@@ -3,6 +3,7 @@ import sys
 
 import nbformat
 import numpy as np
+import pytest
 from nbclient import NotebookClient
 
 from aeworkbook.course.validate import environment
@@ -97,10 +98,11 @@ def test_outside_ipython_nothing_is_installed():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "False\n"
 
 
-def test_run_through_a_student_chapter_each_error_is_one_line():
-    """Chapter 1 as released, every cell run however many fail: one line for each error, no cascade
-    of tracebacks; the first exercise's test names the unsolved function."""
-    chapter = chapter_ids()[0]
+@pytest.mark.parametrize("chapter", chapter_ids())
+def test_run_through_a_student_chapter_each_error_is_one_line(chapter):
+    """A chapter as released, every cell run however many fail: one line for each error, no cascade
+    of tracebacks (a KeyError from a half-filled dict would be one); the first exercise's test names
+    the unsolved function."""
     nb, statuses = run_notebook([], env={"AEWORKBOOK_PROFILE": "fast"},
                                 notebook=nbformat.read(student_notebook(chapter), as_version=4))
     failed = {i: errors(c)[0] for i, c in enumerate(nb.cells) if c.cell_type == "code" and errors(c)}
