@@ -93,6 +93,7 @@ def test_run_all_renders_and_stops_at_the_first_unsolved_exercise(page):
                 break
         assert seen == {"NotImplementedError", "NameError"}, seen
 
+
 def shown_error(driver, index: int) -> str:
     """The text a student sees in the cell's error output (one line, or a whole traceback)."""
     return driver.execute_script("return arguments[0].querySelector('.jp-OutputArea-output[data-mime-type="
