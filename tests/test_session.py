@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -43,6 +44,46 @@ def test_seeding_makes_numpy_and_keras_repeat():
     for a, b, c in zip(first, again, other):
         np.testing.assert_array_equal(a, b)
         assert not np.array_equal(a, c)
+
+
+TRAIN_TWICE = """
+import numpy as np
+from aeworkbook.session import build_optimizer_before_fit, quiet, seed_everything
+quiet()
+import keras
+
+def train():
+    seed_everything(1)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(6)])
+    model.compile(optimizer="nadam", loss="mse")
+    traces, step = [], model.train_step
+    model.train_step = lambda data: traces.append(1) or step(data)
+    x = np.random.default_rng(0).random((64, 6), dtype=np.float32)
+    model.fit(x, x, epochs=2, batch_size=16, verbose=0)
+    return len(traces), [w.tolist() for w in model.get_weights()]
+
+keras_traces, keras_weights = train()
+build_optimizer_before_fit()
+build_optimizer_before_fit()  # a second call changes nothing
+traces, weights = train()
+print(keras_traces, traces, weights == keras_weights)
+"""
+
+
+def test_a_built_optimizer_lets_fit_trace_its_step_once_and_train_the_same():
+    result = subprocess.run([sys.executable, "-c", TRAIN_TWICE], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    # Keras alone traces the step twice (its optimizer makes its variables in the first trace).
+    assert result.stdout.split() == ["2", "1", "True"]
+
+
+@pytest.mark.parametrize("profile, disabled", [("fast", True), ("full", False)])
+def test_only_the_fast_profile_turns_the_graph_optimiser_off(profile, disabled):
+    code = ("import aeworkbook as aw; aw.start(); import tensorflow as tf; "
+            "print(tf.config.optimizer.get_experimental_options().get('disable_meta_optimizer', False))")
+    env = {**os.environ, "AEWORKBOOK_PROFILE": profile}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert result.stdout.splitlines()[-1] == str(disabled), result.stdout + result.stderr
 
 
 def run_notebook(cells: list[str], env: dict | None = None, notebook=None):

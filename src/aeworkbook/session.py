@@ -12,6 +12,7 @@ one line instead of a traceback.
 from __future__ import annotations
 
 import contextlib
+import functools
 import linecache
 import logging
 import os
@@ -64,6 +65,32 @@ def seed_everything(seed: int) -> None:
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def build_optimizer_before_fit() -> None:
+    """Make every ``Model.fit`` build the model's optimizer before it traces the training step.
+
+    Keras 3 on TensorFlow, with no distribution strategy, lets the optimizer create its
+    variables inside the first trace of the training step, and ``tf.function`` then traces
+    the step a second time (a trace that created variables cannot be reused). Built first,
+    as Keras itself does under a strategy, each model's step is traced once: a model's first
+    ``fit`` starts about twice as fast. The optimizer's variables and the training are the same.
+    """
+    import keras
+
+    fit = keras.Model.fit
+    if getattr(fit, "builds_optimizer_first", False):
+        return
+
+    @functools.wraps(fit)
+    def fit_with_built_optimizer(model, *args, **kwargs):
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None and not optimizer.built and model.built:
+            optimizer.build(model.trainable_variables)
+        return fit(model, *args, **kwargs)
+
+    fit_with_built_optimizer.builds_optimizer_first = True
+    keras.Model.fit = fit_with_built_optimizer
 
 
 EXERCISE_STUB = "raise NotImplementedError()"  # what nbgrader leaves in an unsolved answer cell
@@ -126,7 +153,8 @@ def short_errors() -> bool:
 
 def start(seed: int = 42) -> Profile:
     """Set up a notebook: quiet logs, seeded randomness, the active profile, short errors for
-    unsolved exercises (:func:`short_errors`).
+    unsolved exercises (:func:`short_errors`), a single trace of each model's training step
+    (:func:`build_optimizer_before_fit`) and the profile's use of TensorFlow's graph optimiser.
 
     Returns the profile, which tells how much data and how many epochs to use.
     """
@@ -136,6 +164,8 @@ def start(seed: int = 42) -> Profile:
     import tensorflow as tf
 
     seed_everything(seed)
+    build_optimizer_before_fit()
     profile = current_profile()
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": not profile.graph_optimiser})
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}; profile '{profile.name}', seed {seed}")
     return profile
