@@ -177,17 +177,18 @@ def main(argv=None) -> int:
     results = json.loads(results_json.read_text()) if results_json.exists() else {"full": {}, "fast": {}}
     if not args.report_only:
         results["machine"] = machine()
+        stamp = {key: results["machine"][key] for key in ("date", "commit")}  # a chapter's rows may be older
         if not args.skip_full:
             for chapter in args.chapters:
                 print(f"[full] {chapter} ...", flush=True)
-                results["full"][chapter] = run_full(chapter, args.out, args.training_profile)
+                results["full"][chapter] = {**run_full(chapter, args.out, args.training_profile), "measured": stamp}
                 print(f"[full] {chapter}: {results['full'][chapter]['timing']['total_seconds']:.0f} s", flush=True)
                 results_json.write_text(json.dumps(results, indent=1))
         if not args.skip_fast:
             start, load_start = time.perf_counter(), os.getloadavg()
             for chapter in args.chapters:
                 print(f"[fast] {chapter} ...", flush=True)
-                results["fast"][chapter] = run_fast(chapter)
+                results["fast"][chapter] = {**run_fast(chapter), "measured": stamp}
                 print(f"[fast] {chapter}: {results['fast'][chapter]['total_seconds']:.1f} s", flush=True)
             if set(args.chapters) == set(chapter_ids()):
                 results["fast_workbook"] = {"load_start": load_start, "load_end": os.getloadavg(),
