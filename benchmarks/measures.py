@@ -423,7 +423,7 @@ def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
         **reconstruction(fashion.x_val, geron_seq.predict(fashion.x_val, verbose=0))))
 
     # keras-io's convolutional autoencoder in its own set-up (all 60,000 training digits, 50 epochs in batches of
-    # 128, validated on the 10,000 test digits); the chapter's builder makes the same model, a tenth of the budget.
+    # 128, validated on the 10,000 test digits); the notebook trains the same model on about 1/20 of this budget.
     keras_io, _, _ = ns["build_conv_autoencoder"]((28, 28, 1), [32, 32])
     train_reference_setup(keras_io, np.concatenate([ns["x_train"], x_val]), x_test, epochs=50, batch_size=128)
     rows.append(model_row(
