@@ -84,6 +84,24 @@ def jupyter_server(command: list[str], cwd: Path, log: Path, env: dict | None = 
         except subprocess.TimeoutExpired:
             server.kill()
         shutil.rmtree(settings, ignore_errors=True)
+        survivors = outliving(port, server.pid)
+        for pid in survivors:
+            os.kill(pid, 9)
+        assert not survivors, f"the Jupyter server on port {port}, or a kernel of it, outlived the command that started it"
+
+
+def outliving(port: int, pid: int) -> list[int]:
+    """Processes of a stopped server: the server (``--port=`` in its command line) and its kernels
+    (``JPY_PARENT_PID`` in their environment)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if (f"--port={port}".encode() in (proc / "cmdline").read_bytes().split(b"\0")
+                    or f"JPY_PARENT_PID={pid}".encode() in (proc / "environ").read_bytes().split(b"\0")):
+                found.append(int(proc.name))
+        except OSError:  # the process ended meanwhile
+            pass
+    return found
 
 
 @contextmanager

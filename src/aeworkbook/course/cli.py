@@ -19,6 +19,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from .catalogue import Workbook, WorkbookError
 from .nbconfig import CELL_TIMEOUT, OUTPUT_LIMIT
@@ -216,24 +217,29 @@ def run_grade(args, workbook: Workbook) -> int:
     return OK
 
 
-def run_fetch(args, workbook: Workbook) -> int:
-    import subprocess
+def become(command: list[str], cwd: Path, env: dict) -> NoReturn:
+    """Replace this process by ``command``, a Jupyter server, as ``jupyter`` itself does with its subcommands.
 
+    Run as a child instead, the server and its kernels outlived a SIGTERM sent to ``aeworkbook``.
+    """
+    sys.stdout.flush()
+    os.chdir(cwd)
+    os.execvpe(command[0], command, env)
+
+
+def run_fetch(args, workbook: Workbook) -> int:
     from .student import describe, fetch, lab_environment
 
     work = (args.to or Path(os.environ.get("AEWORKBOOK_WORK_DIR") or workbook.root / "work")).resolve()
     print(describe(fetch(workbook, work), work), flush=True)
     if args.command == "fetch":
         return OK
-    command = ["jupyter", "lab", *args.jupyter_args]
-    return subprocess.call(command, cwd=work, env=lab_environment(args.fast))
+    become(["jupyter", "lab", *args.jupyter_args], work, lab_environment(args.fast))
 
 
 def run_formgrader(args, workbook: Workbook) -> int:
     """JupyterLab with the formgrader: its server root must hold the course directory (nbgrader refuses a
     course outside it), and its configuration must be the workbook's."""
-    import subprocess
-
     course = course_folder(args, workbook).resolve()
     if not (course / "gradebook.db").exists():
         raise WorkbookError(f"{course}: no gradebook here; grade the class first (aeworkbook grade)")
@@ -242,7 +248,7 @@ def run_formgrader(args, workbook: Workbook) -> int:
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
         p for p in [str(Path(__file__).with_name("formgrader_jupyter")), env.get("JUPYTER_CONFIG_PATH")] if p)
     print(f"formgrader for {course} (server root {root}): open /formgrader in the JupyterLab that starts", flush=True)
-    return subprocess.call(["jupyter", "lab", f"--ServerApp.root_dir={root}", *args.jupyter_args], cwd=root, env=env)
+    become(["jupyter", "lab", f"--ServerApp.root_dir={root}", *args.jupyter_args], root, env)
 
 
 def course_folder(args, workbook: Workbook) -> Path:
