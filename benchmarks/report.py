@@ -229,38 +229,42 @@ NOTES = """## What we found on the way
   components; our PCA-32 on Fashion-MNIST reproduces the design notes' measured baseline (check line above).
   PCA does not apply to the overcomplete 300-unit sparse codes of Chapter 4.
 * **Chapter 6 trains on a budget and misses its three numeric references; at the references' own budgets its
-  builders come within 0.0001 and 0.0004 of two of them.** Its full profile is meant to stay under 6 minutes on
-  two cores, while keras-io's convolutional autoencoder alone is 50 epochs of 60,000 images, its denoiser 100
-  more epochs, and Géron's recurrent autoencoder 10 epochs of 55,000 images in batches of 32 (17,190 updates).
-  The chapter trains each convolutional model 10 epochs on 15,000 images (about 1/20 of keras-io's computation)
-  and the recurrent one 10 epochs on 20,000 images in batches of 64 (3,130 updates) at twice Nadam's default
-  learning rate. Hence: keras-io's model 0.0706 (0.0693 on the test images) against 0.0622; the denoiser 0.1065
-  at noise 0.5 (0.0937 at noise 0.4 on the test digits, keras-io's measure) against keras-io's 0.0839 after 150
-  epochs in all; the recurrent autoencoder val MSE 0.0147 against 0.0104. The gap is the budget, as the two
-  *reference set-up* rows show, each built by the chapter's builder and trained at the reference's budget:
-  keras-io's model, 50 epochs on all 60,000 training digits in batches of 128, scores 0.0623 on the test digits
-  against its 0.0622 (15.3 min; its curve has nearly levelled off by epoch 50); Géron's recurrent autoencoder, 10 epochs
-  on 55,000 images in batches of 32 at Nadam's default rate, 0.0108 against his 0.0104 (seed 42, 5.7 min; still
-  falling at epoch 10), and 0.0104 exactly in an earlier exploratory run with another seed (336 s; val MSE
-  0.0225, 0.0182, 0.0158, 0.0144, 0.0132, 0.0125, 0.0118, 0.0112, 0.0107, 0.0104 after epochs 1 to 10), so two
-  seeds differ by as much as the miss. keras-io's denoiser has no such row: its 100 epochs on noisy digits, after
-  the 50 above, would add about half an hour to every benchmark run of the chapter. The chapter's own models gave
-  the same numbers to the last digit before and after `aw.start()` began building optimizers before `fit`. Before
-  the recurrent model's budget was last raised (10,000 images, batch 128, default rate: 790 updates, 35-44 s) it
-  scored 0.0286. Other 10-epoch runs, chosen among for the budget: 10,000 images in batches of 128 at rate 5e-3,
-  0.0206 (49 s); batches of 64 at 2e-3, 0.0195 (43 s); batches of 32 at 1e-3, 0.0194 (70 s); 20,000 images in
-  batches of 64 at 2e-3, 0.0147
-  (82 s), the chapter's choice. keras-io's model was still improving too (an
-  exploratory run on 24,000 images: 0.0900, 0.0762, 0.0728, 0.0714, 0.0705, 0.0699, 0.0694, 0.0690, 0.0686, 0.0683
-  after epochs 1 to 10). Met: the convolutional denoiser removes more noise than Chapter 3's dense one trained
-  alike (ratio 0.121 against 0.189). **Not met:** the convolutional autoencoder [32, 2], whose 98-number code is a
-  7x7 map of 2 channels, reconstructs worse than the dense 784-98-784 one (0.1195 against 0.0868); the notebook
-  says so and why (a 2-channel bottleneck, 1/80 of the parameters). Géron's convolutional autoencoder (val MSE
-  0.0121, a 30-number code after global average pooling) has no row: the chapter's builder cannot express it.
+  builders come within 0.0001, 0.0002 and 0.0004 of them.** Its full profile is meant to stay under 6 minutes on
+  two cores, while keras-io's convolutional autoencoder alone is 50 epochs of 60,000 images (15 min here), its
+  denoiser 100 more epochs (30 min here), and Géron's recurrent autoencoder 10 epochs of 55,000 images in batches
+  of 32 (17,190 updates, 5.7 min here). The chapter trains each convolutional model 10 epochs on 15,000 images
+  (about 1/20 of keras-io's computation) and the recurrent one 10 epochs on 20,000 images in batches of 64 (3,130
+  updates) at twice Nadam's default learning rate.
+  - *On the chapter's budget:* keras-io's model 0.0706 (0.0693 on the test images) against 0.0622; the denoiser
+    0.1065 at noise 0.5 (0.0937 at noise 0.4 on the test digits, keras-io's measure) against keras-io's 0.0839
+    after 150 epochs in all; the recurrent autoencoder val MSE 0.0147 against 0.0104.
+  - *At the references' budgets* (the three *reference set-up* rows, each built and trained by the chapter's own
+    functions): keras-io's model, 50 epochs on all 60,000 training digits in batches of 128, scores 0.0623 on the
+    test digits against its 0.0622 (its curve has nearly levelled off by epoch 50; keras-io's own log shows 0.0623
+    at epochs 47 to 49). The same model trained on as keras-io's denoiser (`train_conv_denoiser`, 100 epochs on
+    noisy copies of the 60,000 digits at noise 0.4, batch 128) scores 0.0841 on noisy test digits against 0.0839
+    (Keras's own validation loss, on the noise drawn in training: 0.0841). Géron's recurrent autoencoder, 10 epochs
+    on 55,000 images in batches of 32 at Nadam's default rate, 0.0108 against his 0.0104 (seed 42, still falling
+    at epoch 10), and 0.0104 exactly in an earlier exploratory run with another seed (336 s; val MSE 0.0225,
+    0.0182, 0.0158, 0.0144, 0.0132, 0.0125, 0.0118, 0.0112, 0.0107, 0.0104 after epochs 1 to 10), so two seeds
+    differ by as much as the miss. So the gap on the chapter's budget is the budget.
+  - The chapter's own models gave the same numbers to the last digit before and after `aw.start()` began building
+    optimizers before `fit`, and again in the run that added the denoiser row.
+  - How the recurrent budget was chosen: before it was last raised (10,000 images, batch 128, default rate: 790
+    updates, 35-44 s) the model scored 0.0286. Other 10-epoch runs: 10,000 images in batches of 128 at rate 5e-3,
+    0.0206 (49 s); batches of 64 at 2e-3, 0.0195 (43 s); batches of 32 at 1e-3, 0.0194 (70 s); 20,000 images in
+    batches of 64 at 2e-3, 0.0147 (82 s), the chapter's choice. keras-io's model was still improving at 10 epochs
+    too (an exploratory run on 24,000 images: 0.0900, 0.0762, 0.0728, 0.0714, 0.0705, 0.0699, 0.0694, 0.0690,
+    0.0686, 0.0683 after epochs 1 to 10).
+  - Met: the convolutional denoiser removes more noise than Chapter 3's dense one trained alike (ratio 0.121
+    against 0.189). **Not met:** the convolutional autoencoder [32, 2], whose 98-number code is a 7x7 map of 2
+    channels, reconstructs worse than the dense 784-98-784 one (0.1195 against 0.0868); the notebook says so and
+    why (a 2-channel bottleneck, 1/80 of the parameters). Géron's convolutional autoencoder (val MSE 0.0121, a
+    30-number code after global average pooling) has no row: the chapter's builder cannot express it.
 * **Chapters 6 and 7 now meet the 30-second fast-profile target; their full profiles meet the 6-minute one.**
-  Full profile: chapter 6's notebook 5.5 min in the table's run (4.6 min in this commit's run before it, 5.2 min
-  before optimizers were built first: the machine's speed varied by as much), chapter 7's 5.5 min (an earlier
-  run). Fast profile: 26.0 s each in the table's run.
+  Full profile: chapter 6's notebook 5.1 min in the table's run (5.5 and 4.6 min in two earlier runs the same
+  day, 5.2 min before optimizers were built first: the machine's speed varied by as much), chapter 7's 5.5 min
+  (an earlier run). Fast profile: 26.0 s each in the table's run.
   Two runs each with the old and the new code alternating on the same machine: chapter 6 took 37.1 and 36.1 s
   before, 25.1 and 22.7 s after; chapter 7 37.1 and 37.1 s before, 25.1 and 24.8 s after: about 0.67 of the
   time. The machine ran slower today than during the previous benchmark: the previous commit's chapter 2 took
