@@ -14,6 +14,7 @@ from typing import Callable
 
 CHOLLET = "Chollet, *Building Autoencoders in Keras* (Keras blog)"
 GERON = "Géron, *handson-ml3*, ch. 17"
+KERAS_IO = "keras-io, *Convolutional autoencoder for image denoising*"
 DESIGN_NOTE = "DESIGN.md table"
 
 
@@ -110,7 +111,7 @@ def keras_io_conv(row, rows):
 
 # References with two rows each: the chapter's model on its budget, and a reference set-up on the reference's.
 KERAS_IO_CONV = Reference(
-    "keras-io, *Convolutional autoencoder for image denoising*; " + DESIGN_NOTE,
+    KERAS_IO + "; " + DESIGN_NOTE,
     "MNIST, Conv 32-32 / Conv2DTranspose 32-32, Adam, BCE, 50 epochs, batch 128, 60,000 images; validated on the 10k test images",
     "val BCE 0.0622", keras_io_conv)
 GERON_SEQ2SEQ = Reference(
@@ -183,13 +184,13 @@ REFERENCES = {
         KERAS_IO_CONV, verdict=loss_at_most("val_bce", 0.0622, label="BCE on the test digits"),
         differs="nothing: the same model, data, split, loss, optimiser, epochs and batch size"),
     ("ch06_convolutional_sequence", "conv_denoiser"): Reference(
-        "keras-io, *Convolutional autoencoder for image denoising*; " + DESIGN_NOTE + "; " + CHOLLET,
+        KERAS_IO + "; " + DESIGN_NOTE + "; " + CHOLLET,
         "MNIST, noise 0.4 clipped, 100 epochs, batch 128, 60,000 images (after 50 epochs on clean images)",
         "val BCE 0.0839", denoises_better,
         "noise factor 0.5 (Chollet's and Chapter 3's), UpSampling2D decoder (Chollet's); 15,000 images, 10 epochs, "
         "no clean pre-training"),
     ("ch06_convolutional_sequence", "conv_denoiser_keras_io"): Reference(
-        "keras-io, *Convolutional autoencoder for image denoising*", "MNIST, the conv AE above after its 50 clean "
+        KERAS_IO, "MNIST, the conv AE above after its 50 clean "
         "epochs, then 100 epochs on noisy copies (noise 0.4, clipped), batch 128, 60,000 images; validated on the "
         "noisy 10k test images", "val BCE 0.0839 (notebook output)",
         loss_at_most("val_bce", 0.0839, label="BCE on the noisy test digits"),
@@ -247,7 +248,7 @@ NOTES = """## What we found on the way
     on 55,000 images in batches of 32 at Nadam's default rate, 0.0108 against his 0.0104 (seed 42, still falling
     at epoch 10), and 0.0104 exactly in an earlier exploratory run with another seed (336 s; val MSE 0.0225,
     0.0182, 0.0158, 0.0144, 0.0132, 0.0125, 0.0118, 0.0112, 0.0107, 0.0104 after epochs 1 to 10), so two seeds
-    differ by as much as the miss. So the gap on the chapter's budget is the budget.
+    differ by as much as the miss. On the chapter's budget, then, the gap is the budget.
   - The chapter's own models gave the same numbers to the last digit before and after `aw.start()` began building
     optimizers before `fit`, and again in the run that added the denoiser row.
   - How the recurrent budget was chosen: before it was last raised (10,000 images, batch 128, default rate: 790
