@@ -9,6 +9,7 @@ drift apart.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -112,6 +113,19 @@ def crash_kernel_in_exercise_2(chapter):
     return edit
 
 
+def paste_cells_from_another_copy(nb):
+    """A careless student: exercise 2's answer pasted from another notebook, with that notebook's grade id,
+    and exercise 3's answer cell duplicated below its test (nbgrader alone fails the whole notebook)."""
+    cell_by_id(nb, answer(CH01, 2)).metadata.nbgrader["grade_id"] = answer(CH02, 1)
+    tried_again = copy.deepcopy(cell_by_id(nb, answer(CH01, 3)))
+    tried_again["id"] = "tried-again"
+    nb.cells.insert(nb.cells.index(cell_by_id(nb, grading_cell(CH01, 3))) + 1, tried_again)
+
+
+# A file name that would clear the instructor's terminal, retitle it and fake a summary line.
+ESCAPING_NAME = "ch01 \x1b[2J\x1b]0;owned\x07\n0 problems.ipynb"
+
+
 def every_other(chapter: str, start: int) -> set[int]:
     return set(range(start, len(exercises(chapter)) + 1, 2))
 
@@ -139,6 +153,9 @@ CLASS: dict[str, tuple[bool, list[Handin]]] = {  # student: (flat folder?, hand-
                    Handin(CH03, raw=b'{"cells": [ this is not JSON'),
                    Handin(CH01, name="notes.txt", raw=b"my notes")]),
     "hal": (True, []),  # an empty folder
+    # Careless, not hostile: cells pasted from another copy and duplicated (each costs that cell only, so a
+    # correct notebook keeps every point), in a file whose name holds terminal escapes (shown escaped).
+    "ivy": (True, [Handin(CH01, edit=paste_cells_from_another_copy, name=ESCAPING_NAME)]),
 }
 
 

@@ -65,16 +65,28 @@ def test_submitted_files_are_never_modified(graded):
 
 def test_summary_says_what_happened_to_every_problem(graded):
     _, out, _, _, _ = graded
-    assert "graded 27 notebooks (8 of 9 students)" in out
-    assert "0 could not be graded" in out and "4 problems in the submissions" in out
+    assert "graded 28 notebooks (9 of 10 students)" in out
+    assert "0 could not be graded" in out and "7 problems in the submissions" in out
     for line in [f"note fay, {CH05}: the kernel died in cell",
                  f"note eve, {CH04}: cell",
                  f"({answer(CH04, 1)}) timed out",
                  "gus: ch02_deep (1).ipynb: graded as ch02_deep",
                  "gus: ch03_denoising.ipynb: not a valid notebook",
                  "gus: notes.txt: not a notebook (ignored)",
-                 "hal: empty folder: nothing to grade"]:
+                 "hal: empty folder: nothing to grade",
+                 f"is not a cell of {CH01}; graded as {answer(CH01, 2)}, the cell missing there",
+                 f"a second cell with grade id {answer(CH01, 3)}"]:
         assert line in out, line
+
+
+def test_student_text_reaches_the_terminal_and_report_escaped(graded):
+    """A file name with terminal escapes and a newline is shown as escapes, on its own line."""
+    _, out, course, _, _ = graded
+    shown = r"ivy: ch01 \x1b[2J\x1b]0;owned\x07\x0a0 problems.ipynb: graded as ch01_simple_sparse"
+    report = (course / "report.md").read_text()
+    assert shown in out and shown in report
+    for text in (out, report, *(p.read_text() for p in (course / "logs").glob("*/*.log"))):
+        assert "\x1b" not in text and "\x07" not in text
 
 
 def test_score_table_shows_each_student_and_total(graded):

@@ -46,3 +46,21 @@ def test_fetch_copies_then_keeps_answers_through_a_course_update(tmp_path, capsy
     (backup,) = (work / CH01 / ".backup").glob("*.ipynb")
     assert cell_by_id(nbformat.read(backup, as_version=4), written.grade_id).source == "My own words."
     assert "up to date" in fetch(root, work, capsys)
+
+
+def test_lab_and_formgrader_start_jupyter_from_their_own_environment(tmp_path):
+    """`.venv/bin/aeworkbook lab` with the environment not activated (its bin/ not on PATH) still finds
+    JupyterLab: the server is this environment's, not whatever `jupyter` PATH leads to (here: none)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from workbook import ROOT
+
+    command = str(Path(sys.executable).parent / "aeworkbook")
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "gradebook.db").touch()
+    for args in (["lab", "--to", str(tmp_path / "work")], ["formgrader", "--course", str(tmp_path / "course")]):
+        run = subprocess.run([command, "--workbook", str(ROOT), *args, "--version"], capture_output=True,
+                             text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+        assert run.returncode == 0 and run.stdout.strip().splitlines()[-1][:1].isdigit(), run.stderr[-2000:]

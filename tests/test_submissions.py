@@ -1,13 +1,16 @@
 """Finding a class's notebooks in a folder, a zip of it, or an LMS bulk download (no grading: cheap)."""
 
+import copy
+import json
 import shutil
 import zipfile
 
+import nbformat
 import pytest
 
-from aeworkbook.course.catalogue import Workbook, chapters
-from aeworkbook.course.submissions import SubmissionsError, collect, unpack
-from workbook import student_notebook
+from aeworkbook.course.catalogue import Workbook, chapters, nbgrader_meta
+from aeworkbook.course.submissions import SubmissionsError, collect, reconcile_cells, unpack
+from workbook import cell_by_id, exercises, source_notebook, student_notebook
 
 KNOWN = chapters(Workbook.find().solutions)
 CH01, CH04 = "ch01_simple_sparse", "ch04_kl_divergence"
@@ -75,3 +78,52 @@ def test_grade_command_refuses_a_missing_folder_and_wrong_arguments(aeworkbook, 
     with pytest.raises(SystemExit) as wrong:
         aeworkbook("grade", tmp_path, "--jobs", "0")
     assert wrong.value.code == 2
+
+
+def test_symbolic_links_are_reported_and_never_followed(class_folder):
+    """A link to the instructor's solution would be graded as the student's own work."""
+    solution = source_notebook(CH01)
+    (class_folder / "eve").mkdir()
+    (class_folder / "eve" / solution.name).symlink_to(solution)
+    (class_folder / "eve" / "more").symlink_to(solution.parent, target_is_directory=True)
+    (class_folder / "zed").symlink_to(solution.parent, target_is_directory=True)
+    collected = collect(class_folder, KNOWN)
+    assert found(collected) == found(collect_without(class_folder, "eve", "zed"))
+    link = "a symbolic link (not followed, not graded)"
+    assert {("eve", f"{solution.name}: {link}"), ("eve", f"more: {link}"), ("-", f"zed: {link}")} \
+        <= set(collected.problems)
+
+
+def collect_without(folder, *students):
+    copy_ = folder.parent / "copy"
+    shutil.copytree(folder, copy_, symlinks=True, ignore=lambda d, names: [n for n in names if n in students])
+    return collect(copy_, KNOWN)
+
+
+def role(cell):
+    return {k: v for k, v in nbgrader_meta(cell).items() if k not in ("checksum", "cell_type")}
+
+
+def test_cells_pasted_duplicated_or_retagged_cost_only_themselves():
+    """nbgrader fails the whole notebook on a grade id its chapter does not have; here each such cell is
+    matched to the chapter's cell missing at its place, or graded as an ordinary cell, with a note."""
+    chapter = next(ch for ch in KNOWN if ch.id == CH01)
+    first, second, third = exercises(CH01)[:3]
+    nb = nbformat.read(student_notebook(CH01), as_version=4)
+    expected = {nbgrader_meta(c)["grade_id"]: role(c) for c in nb.cells if nbgrader_meta(c)}
+    cell_by_id(nb, second.answer_id).metadata.nbgrader["grade_id"] = "ch02_deep_build"  # pasted from chapter 2
+    duplicate = copy.deepcopy(cell_by_id(nb, third.answer_id))
+    duplicate["id"] = "again"
+    nb.cells.insert(nb.cells.index(cell_by_id(nb, third.test_id)) + 1, duplicate)  # tried again below the test
+    stray = nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {"grade": True, "grade_id": "mine",
+                                                                       "points": 50, "solution": False}})
+    nb.cells.insert(nb.cells.index(cell_by_id(nb, first.answer_id)), stray)
+    cell_by_id(nb, first.test_id).metadata.nbgrader.update(points=100, grade=False)  # a test cell's role changed
+
+    notes = reconcile_cells(nb, chapter)
+    assert {nbgrader_meta(c)["grade_id"]: role(c) for c in nb.cells if nbgrader_meta(c)} == expected
+    assert nbgrader_meta(cell_by_id(nb, second.answer_id)) and not nbgrader_meta(nb.cells[nb.cells.index(stray)])
+    assert len(notes) == 3 and all(note.startswith("cell ") for note in notes), notes
+    assert "graded as ch01_simple_ae_build, the cell missing there" in notes[1]
+    assert f"a second cell with grade id {third.answer_id}" in notes[2]
+    nbformat.validate(json.loads(nbformat.writes(nb)))

@@ -6,6 +6,7 @@ tests and the benchmark agree on one list without a second copy of it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
@@ -93,6 +94,7 @@ class Chapter:
     notebook: str  # file name, e.g. "ch01_simple_sparse.ipynb"
     exercises: tuple[Exercise, ...]  # auto-graded
     written: tuple[WrittenAnswer, ...] = ()  # graded by hand
+    cells: tuple[tuple[str, str], ...] = ()  # (grade id, nbgrader metadata as JSON) of its nbgrader cells, in order
 
     @property
     def points(self) -> float:
@@ -154,10 +156,18 @@ def chapters(folder: Path) -> list[Chapter]:
         notebooks = sorted(sub.glob("*.ipynb"))
         if len(notebooks) == 1:
             nb = nbformat.read(notebooks[0], as_version=4)
-            found.append(Chapter(sub.name, notebooks[0].name, read_exercises(nb), read_written_answers(nb)))
+            found.append(Chapter(sub.name, notebooks[0].name, read_exercises(nb), read_written_answers(nb),
+                                 nbgrader_cells(nb)))
         elif len(notebooks) > 1:
             raise WorkbookError(f"{sub}: a chapter folder holds one notebook, found {[p.name for p in notebooks]}")
     return found
+
+
+def nbgrader_cells(nb) -> tuple[tuple[str, str], ...]:
+    """Every cell nbgrader tracks (answers, tests, written answers, read-only cells): its grade id, and its
+    nbgrader metadata with its cell type."""
+    return tuple((meta["grade_id"], json.dumps({**meta, "cell_type": cell.cell_type}, sort_keys=True))
+                 for cell, meta in zip(nb.cells, map(nbgrader_meta, nb.cells)) if meta.get("grade_id"))
 
 
 def chapter_of(nb, known: list[Chapter]) -> Chapter | None:

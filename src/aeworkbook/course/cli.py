@@ -217,14 +217,16 @@ def run_grade(args, workbook: Workbook) -> int:
     return OK
 
 
-def become(command: list[str], cwd: Path, env: dict) -> NoReturn:
-    """Replace this process by ``command``, a Jupyter server, as ``jupyter`` itself does with its subcommands.
+def become_jupyter_lab(jupyter_args: list[str], cwd: Path, env: dict) -> NoReturn:
+    """Replace this process by JupyterLab, as ``jupyter`` itself does with its subcommands (run as a child,
+    the server and its kernels outlived a SIGTERM sent to ``aeworkbook``).
 
-    Run as a child instead, the server and its kernels outlived a SIGTERM sent to ``aeworkbook``.
-    """
+    JupyterLab comes from this environment, which also leads the server's PATH: with the environment not
+    activated, ``jupyter`` from PATH was missing (a traceback) or another installation's."""
     sys.stdout.flush()
     os.chdir(cwd)
-    os.execvpe(command[0], command, env)
+    env = dict(env, PATH=os.pathsep.join(p for p in [str(Path(sys.executable).parent), env.get("PATH")] if p))
+    os.execve(sys.executable, [sys.executable, "-m", "jupyterlab", *jupyter_args], env)
 
 
 def run_fetch(args, workbook: Workbook) -> int:
@@ -234,7 +236,7 @@ def run_fetch(args, workbook: Workbook) -> int:
     print(describe(fetch(workbook, work), work), flush=True)
     if args.command == "fetch":
         return OK
-    become(["jupyter", "lab", *args.jupyter_args], work, lab_environment(args.fast))
+    become_jupyter_lab(args.jupyter_args, work, lab_environment(args.fast))
 
 
 def run_formgrader(args, workbook: Workbook) -> int:
@@ -248,7 +250,7 @@ def run_formgrader(args, workbook: Workbook) -> int:
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
         p for p in [str(Path(__file__).with_name("formgrader_jupyter")), env.get("JUPYTER_CONFIG_PATH")] if p)
     print(f"formgrader for {course} (server root {root}): open /formgrader in the JupyterLab that starts", flush=True)
-    become(["jupyter", "lab", f"--ServerApp.root_dir={root}", *args.jupyter_args], root, env)
+    become_jupyter_lab([f"--ServerApp.root_dir={root}", *args.jupyter_args], root, env)
 
 
 def course_folder(args, workbook: Workbook) -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-import shutil
 import tempfile
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -27,6 +26,7 @@ from .catalogue import Chapter, Workbook, WorkbookError, chapters, nbgrader_meta
 from .nbconfig import COURSE_ID, CELL_TIMEOUT, OUTPUT_LIMIT, course_config, sqlite_url
 from .sandbox import Limits, check_available
 from .submissions import LMS_PATTERN, Collected, Submission, collect, unpack
+from .untrusted import printable
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def grade_student(course: Course, student: str, to_grade: list[Chapter]) -> Stud
                 notes.append("graded, but the feedback could not be written (see the log)")
         else:
             notes = [f"could not be graded: {last_error(result)}"]
-        (log_folder / f"{chapter.id}.log").write_text(log + (result.get("error") or ""))
+        (log_folder / f"{chapter.id}.log").write_text(printable(log + (result.get("error") or ""), lines=True))
         outcomes.append(ChapterOutcome(chapter.id, result["success"], time.perf_counter() - start, notes))
     return StudentOutcome(student, outcomes)
 
@@ -142,7 +142,7 @@ def execution_notes(autograded: Path, limits: Limits) -> list[str]:
                 what = "timed out" if output.ename == "CellTimeoutError" else \
                     f"ran out of memory (the limit is {limits.memory_mb} MB)"
                 notes.append(f"cell {index}{f' ({grade_id})' if grade_id else ''} {what}")
-    return notes + nb.metadata.get("aeworkbook", {}).get("grader_notes", [])
+    return [printable(note) for note in notes + nb.metadata.get("aeworkbook", {}).get("grader_notes", [])]
 
 
 def last_error(result: dict) -> str:
@@ -152,7 +152,7 @@ def last_error(result: dict) -> str:
         return "the kernel died while the notebook ran (a crash in the student's code); the chapter scores 0"
     causes = [line.strip() for line in text.splitlines()
               if re.match(r"\s*[\w.]*(Error|Exception)\b", line) and "NbGraderException" not in line]
-    return (causes or ["unknown error (see the log in the course's logs/ folder)"])[-1][:300]
+    return printable((causes or ["unknown error (see the log in the course's logs/ folder)"])[-1][:300])
 
 
 # -- the instructor's command ------------------------------------------------------------------------------
@@ -231,11 +231,11 @@ def cells_changed_since_graded(course: Course, chapter: Chapter) -> str | None:
 
 
 def already_graded(course: Course, submission: Submission, graded: set) -> bool:
-    """The same file was graded before: its copy in submitted/ is identical and the gradebook has it."""
+    """The same notebook was graded before: its copy in submitted/ is identical and the gradebook has it."""
     copy = course.notebook("submitted", submission.student, submission.chapter)
     return ((submission.student, submission.chapter.id) in graded
             and course.notebook("autograded", submission.student, submission.chapter).exists()
-            and copy.exists() and copy.read_bytes() == submission.path.read_bytes())
+            and copy.exists() and copy.read_text() == submission.content)
 
 
 def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | None = None, dask: str | None = None,
@@ -270,7 +270,7 @@ def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | Non
                 continue
             copy = course.notebook("submitted", submission.student, submission.chapter)
             copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(submission.path, copy)
+            copy.write_text(submission.content)  # its cells matched to the chapter's (submissions.py)
             todo.setdefault(submission.student, []).append(submission.chapter)
 
     outcomes = []

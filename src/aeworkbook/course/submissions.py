@@ -11,11 +11,16 @@ Three forms are understood:
 
 A notebook is matched to its chapter by its file name, or failing that by the
 graded cells it carries (LMSs rename files: ``ch01_simple_sparse (1).ipynb``).
-Nothing here writes to the submitted files.
+Its cells are then matched to the chapter's by grade id (:func:`reconcile_cells`), so that a cell
+pasted from another copy or duplicated costs that cell only, not the notebook. Symbolic links are
+reported, never followed: a link to the instructor's solution would otherwise be graded as the
+student's work. Nothing here writes to the submitted files.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -23,7 +28,8 @@ from pathlib import Path
 
 import nbformat
 
-from .catalogue import Chapter, chapter_of
+from .catalogue import Chapter, chapter_of, nbgrader_meta
+from .untrusted import printable
 
 # nbgrader's documented example for Blackboard-style names:
 # "<assignment>_<student>_attempt_<timestamp>_<file name>"
@@ -41,6 +47,7 @@ class Submission:
     student: str
     chapter: Chapter
     path: Path  # the file as submitted (read, never written)
+    content: str = ""  # the notebook to grade: as submitted, its cells matched to the chapter's
 
 
 @dataclass
@@ -50,7 +57,7 @@ class Collected:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (student or "-", what happened)
 
     def problem(self, student: str, what: str) -> None:
-        self.problems.append((student, what))
+        self.problems.append((printable(student), printable(what)))  # file names may hold terminal escapes
 
 
 def unpack(path: Path, scratch: Path) -> Path:
@@ -74,20 +81,38 @@ def unpack(path: Path, scratch: Path) -> Path:
     return target
 
 
-def visible_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file()
-                  and not any(part in IGNORED or part.startswith(".") for part in p.relative_to(folder).parts))
+def hidden(name: str) -> bool:
+    return name in IGNORED or name.startswith(".")
+
+
+def visible_files(folder: Path, links: list[Path]) -> list[Path]:
+    """The files under ``folder``, without following symbolic links (each one goes to ``links``)."""
+    found = []
+    for top, dirs, files in os.walk(folder):  # os.walk never descends into a linked folder
+        top = Path(top)
+        links += [top / d for d in dirs if not hidden(d) and (top / d).is_symlink()]
+        dirs[:] = sorted(d for d in dirs if not hidden(d) and not (top / d).is_symlink())
+        for name in files:
+            if not hidden(name):
+                (links if (top / name).is_symlink() else found).append(top / name)
+    return sorted(found)
 
 
 def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) -> Collected:
     """Every student's chapter notebooks in ``folder``, and a line for each thing that is not one."""
     found = Collected()
     per_student: dict[str, list[tuple[Path, str]]] = {}  # student -> [(file, name it was submitted under)]
-    entries = sorted(p for p in folder.iterdir() if p.name not in IGNORED and not p.name.startswith("."))
+    entries = sorted(p for p in folder.iterdir() if not hidden(p.name))
     for entry in entries:
+        if entry.is_symlink():
+            found.problem("-", f"{entry.name}: a symbolic link (not followed, not graded)")
+            continue
         if entry.is_dir():
+            links: list[Path] = []
             per_student.setdefault(entry.name, [])
-            per_student[entry.name] += [(f, str(f.relative_to(entry))) for f in visible_files(entry)]
+            per_student[entry.name] += [(f, str(f.relative_to(entry))) for f in visible_files(entry, links)]
+            for link in links:
+                found.problem(entry.name, f"{link.relative_to(entry)}: a symbolic link (not followed, not graded)")
             continue
         info = lms_collector(lms_pattern, entry.suffix).collect(entry.name)
         if info is None:
@@ -103,10 +128,15 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
         if not files:
             found.problem(student, "empty folder: nothing to grade")
         chosen: dict[str, tuple[Path, str]] = {}
+        contents: dict[Path, str] = {}
         for path, name in files:
-            chapter = identify(student, path, name, known, found)
-            if chapter is None:
+            identified = identify(student, path, name, known, found)
+            if identified is None:
                 continue
+            chapter, nb = identified
+            for note in reconcile_cells(nb, chapter):
+                found.problem(student, f"{name}: {note}")
+            contents[path] = nbformat.writes(nb)
             if chapter.id in chosen:
                 keep, drop = preferred(chosen[chapter.id], (path, name), chapter)
                 found.problem(student, f"two notebooks for {chapter.id}: graded {keep[1]}, ignored {drop[1]}")
@@ -117,7 +147,7 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
             chapter = next(ch for ch in known if ch.id == chapter_id)
             if Path(name).name != chapter.notebook:
                 found.problem(student, f"{name}: graded as {chapter.id} (expected the name {chapter.notebook})")
-            found.submissions.append(Submission(student, chapter, path))
+            found.submissions.append(Submission(student, chapter, path, contents[path]))
     return found
 
 
@@ -128,8 +158,8 @@ def lms_collector(pattern: str, suffix: str):
     return FileNameCollectorPlugin(named_regexp=pattern, valid_ext=[suffix])
 
 
-def identify(student: str, path: Path, name: str, known: list[Chapter], found: Collected) -> Chapter | None:
-    """The chapter of one submitted file, or None with a line in ``found.problems`` saying why."""
+def identify(student: str, path: Path, name: str, known: list[Chapter], found: Collected):
+    """(chapter, notebook) of one submitted file, or None with a line in ``found.problems`` saying why."""
     if path.suffix != ".ipynb":
         found.problem(student, f"{name}: not a notebook (ignored)")
         return None
@@ -143,7 +173,70 @@ def identify(student: str, path: Path, name: str, known: list[Chapter], found: C
     chapter = chapter_of(nb, known) or by_name
     if chapter is None:
         found.problem(student, f"{name}: not one of the workbook's chapter notebooks (ignored)")
-    return chapter
+        return None
+    return chapter, nb
+
+
+NBGRADER_ROLE = ("grade", "solution", "locked", "task", "points", "grade_id", "schema_version")
+
+
+def reconcile_cells(nb, chapter: Chapter) -> list[str]:
+    """Match the notebook's nbgrader cells to the chapter's, in place; return a note for each change.
+
+    nbgrader fails a whole notebook that holds a grade id its chapter does not have (a cell pasted
+    from another chapter or copy). Here such a cell takes the id of the chapter's cell that is missing
+    at its place, when exactly one fits (same cell type, between the same neighbours); otherwise it
+    becomes an ordinary cell. Of several cells with one id, the last one before the chapter's next
+    cell keeps it (nbgrader would keep the very last). Every matched cell gets the chapter's own
+    nbgrader role (graded or not, points, read-only), whatever the submitted metadata said."""
+    order = [grade_id for grade_id, _ in chapter.cells]
+    role = {grade_id: json.loads(meta) for grade_id, meta in chapter.cells}
+    position = {grade_id: n for n, grade_id in enumerate(order)}
+    notes = []
+
+    def make_ordinary(index: int, why: str) -> None:
+        nb.cells[index].metadata["nbgrader"] = {}
+        notes.append((index, f"{why}; graded as an ordinary cell"))
+
+    tracked = [i for i, cell in enumerate(nb.cells) if cell.get("metadata", {}).get("nbgrader")]
+    for i in tracked:
+        if not isinstance(nb.cells[i].metadata["nbgrader"], dict):
+            make_ordinary(i, "unreadable nbgrader metadata")
+    tracked = [i for i in tracked if nb.cells[i].metadata["nbgrader"]]
+    places: dict[str, list[int]] = {}
+    for i in tracked:
+        places.setdefault(str(nbgrader_meta(nb.cells[i]).get("grade_id") or ""), []).append(i)
+
+    for grade_id, indices in places.items():
+        if grade_id not in role or len(indices) == 1:
+            continue
+        later = [places[g][0] for g in order[position[grade_id] + 1:] if g in places and places[g][0] > indices[0]]
+        before_next = [i for i in indices if not later or i < min(later)]
+        keep = (before_next or indices)[-1]
+        for i in indices:
+            if i != keep:
+                make_ordinary(i, f"a second cell with grade id {grade_id} (cell {keep + 1} keeps it)")
+        places[grade_id] = [keep]
+
+    kept = {indices[0]: grade_id for grade_id, indices in places.items() if grade_id in role}
+    for grade_id in [g for g in places if g not in role]:
+        for i in places[grade_id]:
+            previous = max((position[g] for j, g in kept.items() if j < i), default=-1)
+            following = min((position[g] for j, g in kept.items() if j > i), default=len(order))
+            fits = [g for g in order[previous + 1:following] if g not in kept.values()
+                    and role[g]["cell_type"] == nb.cells[i].cell_type and role[g].get("solution") == bool(nbgrader_meta(nb.cells[i]).get("solution"))]
+            shown = repr(grade_id) if grade_id else "no grade id"
+            if len(fits) == 1:
+                kept[i] = fits[0]
+                notes.append((i, f"{shown} is not a cell of {chapter.id}; graded as {fits[0]}, the cell missing there"))
+            else:
+                make_ordinary(i, f"{shown} is not a cell of {chapter.id}")
+    for i, grade_id in kept.items():
+        meta = nb.cells[i].metadata["nbgrader"]
+        meta.update({key: role[grade_id][key] for key in NBGRADER_ROLE if key in role[grade_id]})
+        if "points" in meta and "points" not in role[grade_id]:
+            del meta["points"]
+    return [f"cell {index + 1}: {what}" for index, what in sorted(notes)]
 
 
 def preferred(a: tuple[Path, str], b: tuple[Path, str], chapter: Chapter):

@@ -1,0 +1,30 @@
+"""Text that came from a student (file names, kernel output, notes about a run), made safe to print.
+
+A file name or an error message can hold terminal escapes (clear the screen, retitle the terminal,
+move the cursor), a newline that fakes a line of the summary, or Unicode bidirectional controls that
+show text in another order than it is stored. Every place that prints, logs or reports such text
+passes it through :func:`printable`, which shows each of these characters as a visible escape.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls, DEL, and the invisible formatting characters that reorder or hide text
+# (bidirectional embeddings, overrides and isolates, zero-width characters, the byte-order mark).
+_FORMATTING = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+_ANY = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMATTING}]")
+_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_FORMATTING}]")  # keeps tab (\x09) and newline (\x0a)
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """``text`` with every control and invisible formatting character shown as an escape (``\\x1b``).
+
+    With ``lines``, newlines and tabs are kept (a log, a multi-line message); otherwise they are escaped
+    too, so that the text stays on its one line of a summary or a table."""
+    return (_BUT_LINES if lines else _ANY).sub(_escape, str(text))
