@@ -110,7 +110,7 @@ def test_cells_pasted_duplicated_or_retagged_cost_only_themselves():
     chapter = next(ch for ch in KNOWN if ch.id == CH01)
     first, second, third = exercises(CH01)[:3]
     nb = nbformat.read(student_notebook(CH01), as_version=4)
-    expected = {nbgrader_meta(c)["grade_id"]: role(c) for c in nb.cells if nbgrader_meta(c)}
+    expected = {nbgrader_meta(c)["grade_id"]: role(c) for c in nb.cells[1:] if nbgrader_meta(c)}
     cell_by_id(nb, second.answer_id).metadata.nbgrader["grade_id"] = "ch02_deep_build"  # pasted from chapter 2
     duplicate = copy.deepcopy(cell_by_id(nb, third.answer_id))
     duplicate["id"] = "again"
@@ -119,11 +119,14 @@ def test_cells_pasted_duplicated_or_retagged_cost_only_themselves():
                                                                        "points": 50, "solution": False}})
     nb.cells.insert(nb.cells.index(cell_by_id(nb, first.answer_id)), stray)
     cell_by_id(nb, first.test_id).metadata.nbgrader.update(points=100, grade=False)  # a test cell's role changed
+    nb.cells[0].metadata["nbgrader"] = "garbled"
 
     notes = reconcile_cells(nb, chapter)
     assert {nbgrader_meta(c)["grade_id"]: role(c) for c in nb.cells if nbgrader_meta(c)} == expected
-    assert nbgrader_meta(cell_by_id(nb, second.answer_id)) and not nbgrader_meta(nb.cells[nb.cells.index(stray)])
-    assert len(notes) == 3 and all(note.startswith("cell ") for note in notes), notes
-    assert "graded as ch01_simple_ae_build, the cell missing there" in notes[1]
-    assert f"a second cell with grade id {third.answer_id}" in notes[2]
+    assert nbgrader_meta(cell_by_id(nb, second.answer_id)) and "nbgrader" not in stray.metadata
+    assert all("grade_id" in cell.metadata["nbgrader"] for cell in nb.cells if "nbgrader" in cell.metadata)
+    assert len(notes) == 4 and all(note.startswith("cell ") for note in notes), notes
+    assert notes[0] == "cell 1: unreadable nbgrader metadata; graded as an ordinary cell"
+    assert "graded as ch01_simple_ae_build, the cell missing there" in notes[2]
+    assert f"a second cell with grade id {third.answer_id}" in notes[3]
     nbformat.validate(json.loads(nbformat.writes(nb)))

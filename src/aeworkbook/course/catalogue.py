@@ -64,7 +64,8 @@ class Workbook:
 
 
 def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}  # a submitted notebook's metadata may be anything
 
 
 @dataclass(frozen=True)

@@ -195,14 +195,17 @@ def reconcile_cells(nb, chapter: Chapter) -> list[str]:
     notes = []
 
     def make_ordinary(index: int, why: str) -> None:
-        nb.cells[index].metadata["nbgrader"] = {}
+        del nb.cells[index].metadata["nbgrader"]  # nbgrader expects a grade id wherever this key is
         notes.append((index, f"{why}; graded as an ordinary cell"))
 
-    tracked = [i for i, cell in enumerate(nb.cells) if cell.get("metadata", {}).get("nbgrader")]
+    tracked = [i for i, cell in enumerate(nb.cells) if "nbgrader" in cell.get("metadata", {})]
     for i in tracked:
-        if not isinstance(nb.cells[i].metadata["nbgrader"], dict):
+        meta = nb.cells[i].metadata["nbgrader"]
+        if not meta:
+            del nb.cells[i].metadata["nbgrader"]  # empty: nothing to match (nbgrader's own deduplication leaves these)
+        elif not isinstance(meta, dict):
             make_ordinary(i, "unreadable nbgrader metadata")
-    tracked = [i for i in tracked if nb.cells[i].metadata["nbgrader"]]
+    tracked = [i for i in tracked if "nbgrader" in nb.cells[i].metadata]
     places: dict[str, list[int]] = {}
     for i in tracked:
         places.setdefault(str(nbgrader_meta(nb.cells[i]).get("grade_id") or ""), []).append(i)
