@@ -102,3 +102,27 @@ def test_discussion_questions_follow_the_convention_and_hide_their_model_answers
 def test_no_chapter_without_a_source():
     student_chapters = sorted(p.name for p in (ROOT / "chapters").iterdir() if p.is_dir())
     assert student_chapters == CHAPTERS
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab, newline and carriage return
+
+
+def strings_in(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from strings_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from strings_in(value)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_notebooks_hold_no_control_characters(chapter):
+    """A stray control character renders as nothing: "\\beta" written in a Python string became a
+    backspace and "eta" in a model answer (issue 22)."""
+    for path in (source_notebook(chapter), student_notebook(chapter)):
+        found = {repr(m.group()) for text in strings_in(nbformat.read(path, as_version=4))
+                 for m in CONTROL_CHARACTERS.finditer(text)}
+        assert not found, f"{path.name}: control characters {sorted(found)}"
