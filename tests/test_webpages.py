@@ -62,6 +62,12 @@ def hostile_notebook() -> nbformat.NotebookNode:
         nbformat.v4.new_raw_cell("<script>alert('raw')</script>", metadata={"raw_mimetype": "text/html"}),
         nbformat.v4.new_code_cell("secret = 1", metadata={"tags": ['"><script>x</script>'],
                                                            "transient": {"remove_source": True}}),
+        nbformat.v4.new_code_cell(  # a failed test cell, for the feedback's hiding of hidden tests
+            "assert True\n### BEGIN HIDDEN TESTS\nassert False, 'hidden'\n### END HIDDEN TESTS", execution_count=3,
+            metadata={"nbgrader": {"grade": True, "solution": False, "grade_id": "ch01_x_tests", "points": 1,
+                                   "score": 0}},
+            outputs=[nbformat.v4.new_output("error", ename="AssertionError", evalue="hidden",
+                                            traceback=["Cell In[3], line 3", "<script>x</script>"])]),
     ]
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2}}
     return nb
@@ -75,9 +81,8 @@ def exporter(tmp_path, template: str, **course):
     c.HTMLExporter.extra_template_paths = [str(Path(template_path).parent / "static/node_modules/bootstrap/dist/css")]
     if template == "formgrade":  # the formgrader: HTMLExporter(config=...), preprocessors from the config
         return HTMLExporter(config=c)
-    made = c.GenerateFeedback.exporter_class(config=c)
-    made._preprocessors = []  # as nbgrader's converters do: the feedback's own list (GetGrades needs a gradebook)
-    for preprocessor in c.GenerateFeedback.preprocessors[1:]:
+    made = c.GenerateFeedback.exporter_class(config=c)  # as nbgrader's converters do: then the feedback's own
+    for preprocessor in c.GenerateFeedback.preprocessors[1:]:  # (GetGrades needs a gradebook: its scores are here)
         made.register_preprocessor(preprocessor, enabled=True)
     return made
 
@@ -122,6 +127,7 @@ def test_a_hostile_notebook_renders_inert(tmp_path, template):
     assert "$\\lambda \\|h\\|_1$" in html
     assert f'src="data:image/png;base64,{PNG}"' in html
     assert "<td>0.03</td>" in html and "<b>html</b>" in html
+    assert ("in the hidden tests" in html) is (template == "feedback")
 
 
 def test_the_sanitizer_keeps_what_teaching_needs():
@@ -138,8 +144,7 @@ def test_the_sanitizer_keeps_what_teaching_needs():
 def test_the_course_renders_every_page_through_the_sanitizer(tmp_path):
     for reveal in (False, True):
         c = course_config(Workbook(ROOT), tmp_path / "course", reveal_hidden_tests=reveal)
-        assert c.GenerateFeedback.preprocessors[-1] is InertNotebook
-        assert (HideHiddenTests in c.GenerateFeedback.preprocessors) is not reveal
+        assert (HideHiddenTests in c.get("GenerateFeedback", {}).get("preprocessors", [])) is not reveal
         assert c.GenerateFeedback.exporter_class is FeedbackExporter
         assert c.HTMLExporter.preprocessors == [InertNotebook]
 

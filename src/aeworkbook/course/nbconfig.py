@@ -17,7 +17,7 @@ from .catalogue import Workbook
 from .execute import GraderExecute
 from .feedback import HideHiddenTests
 from .sandbox import Limits
-from .webpages import InertNotebook, configure_pages
+from .webpages import configure_pages
 
 COURSE_ID = "aeworkbook"
 CELL_TIMEOUT = 60  # seconds: the fast profile's slowest cell takes about 10 s
@@ -74,10 +74,10 @@ def course_config(workbook: Workbook, course_dir: Path, *, release_dir: Path | N
     c.SandboxedKernelManager.file_size_mb = limits.file_size_mb
     c.SandboxedKernelManager.tmp_mb = limits.tmp_mb
     c.SandboxedKernelManager.threads = limits.threads
+    if not reveal_hidden_tests:
+        c.GenerateFeedback.preprocessors = [*default_of(GenerateFeedback, "preprocessors"), HideHiddenTests]
     # Pages made of a student's notebook (the formgrader's, the feedback) run none of it (webpages.py).
     configure_pages(c)
-    c.GenerateFeedback.preprocessors = [*default_of(GenerateFeedback, "preprocessors"),
-                                        *([] if reveal_hidden_tests else [HideHiddenTests]), InertNotebook]
     # Grades CSV: one row per student, a column per chapter, and the total.
     c.ExportApp.plugin_class = "aeworkbook.course.grades.ChapterGradesExport"
     return c

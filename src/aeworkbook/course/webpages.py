@@ -27,6 +27,7 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
+import nbformat
 import nh3
 from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
@@ -108,7 +109,7 @@ def _count(value):
 def _output(output) -> dict | None:
     kind = output.get("output_type")
     if kind == "stream":
-        return {**output, "name": "stderr" if output.get("name") == "stderr" else "stdout",
+        return {"output_type": "stream", "name": "stderr" if output.get("name") == "stderr" else "stdout",
                 "text": str(output.get("text", ""))}
     if kind == "error":
         return {"output_type": "error", "ename": str(output.get("ename", "")), "evalue": str(output.get("evalue", "")),
@@ -156,12 +157,13 @@ class InertNotebook(Preprocessor):
                 cell.outputs = [kept for kept in map(_output, cell.get("outputs", [])) if kept is not None]
             cells.append(cell)
         nb.cells = cells
-        return nb, resources
+        return nbformat.from_dict(nb), resources  # attribute access for the preprocessors after this one
 
 
 def configure_pages(c) -> None:
     """Every HTML page that nbgrader makes of a notebook with the config ``c`` shows it inert."""
-    c.HTMLExporter.preprocessors = [InertNotebook]  # the formgrader's exporter; the feedback has its own list
+    # First of each page's preprocessors: nbgrader's converters (the feedback) add theirs after these.
+    c.HTMLExporter.preprocessors = [InertNotebook]
     c.HTMLExporter.sanitize_html = True  # the templates' own switch: no JavaScript output, HTML through clean_html
     c.HTMLExporter.filters = {"markdown2html": SafeMarkdown, "clean_html": clean}
     c.GenerateFeedback.exporter_class = FeedbackExporter
