@@ -132,10 +132,9 @@ def test_no_script_of_a_student_runs_in_the_formgrader_or_the_feedback(graded_cl
             with evidence(driver, name):
                 driver.get(page)
                 wait_for(lambda: driver.execute_script("return document.readyState") == "complete", 60)
-                if name.startswith("formgrader"):  # the formgrader's own scripts run: they fill the score boxes
-                    box = written_answers(CH01)[0].grade_id
-                    wait_for(lambda: driver.execute_script(f"return document.getElementById('{box}').value") != "",
-                             60, what="the formgrader's scripts to load the scores")
+                if name.startswith("formgrader"):  # the policy lets the formgrader's own scripts run
+                    assert driver.execute_script("return typeof jQuery === 'function' && typeof Backbone === 'object'"
+                                                 " && typeof toggle_name === 'function' && !!submission_id")
                 time.sleep(3)  # time for an onerror, an autofocus, a 1 s refresh
                 assert driver.title == notebook, f"{name}: a payload retitled the page: {driver.title}"
                 assert driver.execute_script("return window.aeworkbookPwned === undefined"), name
@@ -145,6 +144,8 @@ def test_no_script_of_a_student_runs_in_the_formgrader_or_the_feedback(graded_cl
                     assert figures >= 1, f"{name}: no figure"
                     text = driver.find_element("tag name", "body").text
                     assert "$h = f(x)$" in text or driver.find_elements("css selector", ".MathJax, mjx-container")
+                    driver.execute_script("document.querySelector('img[src^=\"data:image/png\"]')"
+                                          ".scrollIntoView({block: 'center'})")
                     ARTIFACTS.mkdir(parents=True, exist_ok=True)
                     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
     assert not asked, f"payloads called the listener: {asked}"

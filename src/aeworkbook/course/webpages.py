@@ -214,11 +214,12 @@ def page_policy(page: str, origin: str = "", connect: str = "'none'") -> str:
     scripts.feed(head)
     folders = sorted({urljoin(origin, src).split("?")[0].rsplit("/", 1)[0] + "/" for src in scripts.loaded})
     hashes = [_sha256(text) for text in dict.fromkeys(scripts.inline + scripts.handlers)]
+    elsewhere = [folder for folder in folders if not (origin and folder.startswith(f"{origin}/"))]  # MathJax's
     return "; ".join([
         "default-src 'none'",
         " ".join(["script-src 'unsafe-eval' 'unsafe-hashes'", *hashes, *folders]),
-        " ".join(["style-src 'self' 'unsafe-inline'", *folders]),
-        " ".join(["font-src 'self' data:", *folders]),
+        " ".join(["style-src 'self' 'unsafe-inline'", *elsewhere]),
+        " ".join(["font-src 'self' data:", *elsewhere]),
         "img-src 'self' data:", f"connect-src {connect}",
         "base-uri 'none'", "form-action 'none'", "frame-src 'none'", "object-src 'none'",
     ])
