@@ -91,8 +91,7 @@ NBGRADER_TYPES = {"grade": bool, "solution": bool, "locked": bool, "task": bool,
 
 def _nbgrader(meta) -> dict:
     """nbgrader's cell metadata with the types the templates assume (they print grade_id in attributes)."""
-    if not isinstance(meta, dict):
-        return {}
+    meta = _dict(meta)
     kept = {key: value for key, value in meta.items()
             if key in NBGRADER_TYPES and isinstance(value, NBGRADER_TYPES[key])}
     if isinstance(meta.get("grade_id"), str) and GRADE_ID.match(meta["grade_id"]):
@@ -100,6 +99,10 @@ def _nbgrader(meta) -> dict:
     elif kept.get("grade") or kept.get("solution") or kept.get("task"):
         return {}  # a graded cell without a usable id is shown as an ordinary cell
     return kept
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _count(value):
@@ -117,10 +120,9 @@ def _output(output) -> dict | None:
     if kind not in ("display_data", "execute_result"):
         return None
     data = {mime: (clean(value) if mime == "text/html" else str(value))
-            for mime, value in output.get("data", {}).items() if mime in SHOWN | CLEANED and isinstance(value, str)}
-    size = {mime: {k: v for k, v in meta.items() if k in ("width", "height") and _count(v) is not None}
-            for mime, meta in output.get("metadata", {}).items() if mime in ("image/png", "image/jpeg")
-            and isinstance(meta, dict)}
+            for mime, value in _dict(output.get("data")).items() if mime in SHOWN | CLEANED and isinstance(value, str)}
+    size = {mime: {k: v for k, v in _dict(meta).items() if k in ("width", "height") and _count(v) is not None}
+            for mime, meta in _dict(output.get("metadata")).items() if mime in ("image/png", "image/jpeg")}
     if not data:
         return None
     kept = {"output_type": kind, "data": data, "metadata": size}
@@ -129,24 +131,24 @@ def _output(output) -> dict | None:
 
 def _attachments(attachments) -> dict:
     """PNG/JPEG attachments only; another kind keeps its name (the markdown refers to it) but shows nothing."""
-    if not isinstance(attachments, dict):
-        return {}
-    return {name: {mime: data for mime, data in (bundle or {}).items()
+    return {name: {mime: data for mime, data in _dict(bundle).items()
                    if mime in ("image/png", "image/jpeg") and isinstance(data, str)} or {"image/png": ""}
-            for name, bundle in attachments.items()}
+            for name, bundle in _dict(attachments).items()}
 
 
 class InertNotebook(Preprocessor):
     """The notebook as the page shows it: see the module's doc. Runs on the copy being rendered only."""
 
     def preprocess(self, nb, resources):
-        nb.metadata = {key: nb.metadata[key] for key in ("kernelspec", "language_info") if key in nb.metadata}
+        nb.metadata = {key: value for key, value in _dict(nb.get("metadata")).items()
+                       if key in ("kernelspec", "language_info") and isinstance(value, dict)}
         cells = []
         for cell in nb.cells:
             if cell.get("cell_type") not in ("markdown", "code"):
                 continue  # raw cells are never shown by nbgrader's pages
             cell.source = str(cell.get("source", ""))
-            cell.metadata = {"nbgrader": _nbgrader(cell.metadata.get("nbgrader"))} if "nbgrader" in cell.metadata else {}
+            meta = _dict(cell.get("metadata"))
+            cell.metadata = {"nbgrader": _nbgrader(meta["nbgrader"])} if "nbgrader" in meta else {}
             if "id" in cell and not (isinstance(cell.id, str) and GRADE_ID.match(cell.id)):
                 del cell["id"]
             if cell.cell_type == "markdown":
@@ -154,7 +156,8 @@ class InertNotebook(Preprocessor):
                     cell.attachments = _attachments(cell.attachments)
             else:
                 cell.execution_count = _count(cell.get("execution_count"))
-                cell.outputs = [kept for kept in map(_output, cell.get("outputs", [])) if kept is not None]
+                outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
+                cell.outputs = [kept for kept in map(_output, map(_dict, outputs)) if kept is not None]
             cells.append(cell)
         nb.cells = cells
         return nbformat.from_dict(nb), resources  # attribute access for the preprocessors after this one
