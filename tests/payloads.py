@@ -77,8 +77,9 @@ def make_hostile(port: int, written_answer_ids: list[str]):
         for cell in nb.cells:
             if cell.metadata.get("nbgrader", {}).get("grade_id") in written_answer_ids:
                 cell.source = markdown(port)
-        nb.cells.insert(3, nbformat.v4.new_markdown_cell(markdown(port)))
-        nb.cells.insert(3, nbformat.v4.new_code_cell(output_cell(port)))
+        after_setup = next((i + 1 for i, cell in enumerate(nb.cells) if cell.cell_type == "code"), len(nb.cells))
+        nb.cells.insert(after_setup, nbformat.v4.new_markdown_cell(markdown(port)))
+        nb.cells.insert(after_setup, nbformat.v4.new_code_cell(output_cell(port)))
         nb.metadata["title"] = title(port)
     return edit
 
