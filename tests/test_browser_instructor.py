@@ -139,8 +139,9 @@ def test_no_script_of_a_student_runs_in_the_formgrader_or_the_feedback(graded_cl
                 assert driver.title == notebook, f"{name}: a payload retitled the page: {driver.title}"
                 assert driver.execute_script("return window.aeworkbookPwned === undefined"), name
                 if "zoe" in name:  # an honest student's figures and maths show
-                    figures = driver.execute_script("return [...document.querySelectorAll('img')].filter("
-                                                    "i => i.src.startsWith('data:image/png') && i.naturalWidth > 0).length")
+                    figures = driver.execute_script(
+                        "return [...document.querySelectorAll('img')]"
+                        ".filter(i => i.src.startsWith('data:image/png') && i.naturalWidth > 0).length")
                     assert figures >= 1, f"{name}: no figure"
                     text = driver.find_element("tag name", "body").text
                     assert "$h = f(x)$" in text or driver.find_elements("css selector", ".MathJax, mjx-container")
