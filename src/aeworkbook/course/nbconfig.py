@@ -17,6 +17,7 @@ from .catalogue import Workbook
 from .execute import GraderExecute
 from .feedback import HideHiddenTests
 from .sandbox import Limits
+from .webpages import configure_pages
 
 COURSE_ID = "aeworkbook"
 CELL_TIMEOUT = 60  # seconds: the fast profile's slowest cell takes about 10 s
@@ -75,6 +76,8 @@ def course_config(workbook: Workbook, course_dir: Path, *, release_dir: Path | N
     c.SandboxedKernelManager.threads = limits.threads
     if not reveal_hidden_tests:
         c.GenerateFeedback.preprocessors = [*default_of(GenerateFeedback, "preprocessors"), HideHiddenTests]
+    # Pages made of a student's notebook (the formgrader's, the feedback) run none of it (webpages.py).
+    configure_pages(c)
     # Grades CSV: one row per student, a column per chapter, and the total.
     c.ExportApp.plugin_class = "aeworkbook.course.grades.ChapterGradesExport"
     return c
