@@ -514,7 +514,7 @@ def ch08_beyond_vae(ns: dict, figures: Figures) -> list[dict]:
     rows.append(model_row(
         "cvae", "conditional VAE: [784 + 10]-150-100-10(μ, log σ²), [10 + 10]-100-150-784", ns["cvae"], "Fashion-MNIST",
         "one-hot label concatenated to the encoder's and the decoder's inputs; MSE + latent loss / 784, Nadam", figures,
-        **reconstruction(x_val, cvae_out),
+        **reconstruction(x_val, cvae_out), train_size=len(ns["vae_images"]),  # fit's x is [images, labels]
         figure={"name": "test accuracy of a softmax classifier on the mean codes", "value": ns["code_accuracies"]["CVAE"],
                 "unconditional": ns["code_accuracies"]["VAE (β = 1)"]}))
 
