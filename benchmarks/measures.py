@@ -492,9 +492,63 @@ def ch07_contractive_pretraining(ns: dict, figures: Figures) -> list[dict]:
     return rows
 
 
+def ch08_beyond_vae(ns: dict, figures: Figures) -> list[dict]:
+    fashion = ns["fashion"]
+    x_val, rows, outputs = fashion.x_val, [], {}
+    units = ns["units"]
+    sweep = [(f"beta_{beta:g}", f"β-VAE, β = {beta:g}", ns["beta_vaes"][beta], ns["rate_distortion"][beta], units[beta], "")
+             for beta in ns["BETAS"]]
+    free_bits = ns["FREE_BITS"]
+    sweep.append(("free_bits", f"β-VAE, β = {ns['BETAS'][-1]:g}, free bits {free_bits:g}", ns["free_bits_vae"],
+                  ns["free_bits_rd"], ns["free_bits_units"], f", free bits {free_bits:g} nats a unit"))
+    for key, label, model, rd, active, extra in sweep:
+        outputs[key] = np.asarray(model.predict(x_val, verbose=0))  # decodes sampled codings, as the notebook's figures
+        rows.append(model_row(
+            key, f"{label}: 784-150-100-10(μ, log σ²)-100-150-784", model, "Fashion-MNIST",
+            f"Chapter 5's VAE; distortion + β × rate{extra} (a custom train_step), Nadam", figures,
+            **reconstruction(x_val, outputs[key]),
+            figure={"name": "validation rate (nats); distortion; active units of 10", "value": rd["rate"],
+                    "distortion": rd["distortion"], "active_units": active,
+                    "chapter5_loss": (rd["distortion"] + rd["rate"]) / 784}))
+    cvae_out = ns["cvae"].predict([x_val, ns["one_hot"](fashion.y_val)], verbose=0)
+    rows.append(model_row(
+        "cvae", "conditional VAE: [784 + 10]-150-100-10(μ, log σ²), [10 + 10]-100-150-784", ns["cvae"], "Fashion-MNIST",
+        "one-hot label concatenated to the encoder's and the decoder's inputs; MSE + latent loss / 784, Nadam", figures,
+        **reconstruction(x_val, cvae_out), train_size=len(ns["vae_images"]),  # fit's x is [images, labels]
+        figure={"name": "test accuracy of a softmax classifier on the mean codes", "value": ns["code_accuracies"]["CVAE"],
+                "unconditional": ns["code_accuracies"]["VAE (β = 1)"]}))
+
+    digits_val = ns["digits_val"]
+    vq_out = ns["vqvae"].predict(digits_val, verbose=0)
+    perplexity, dead = ns["after_restore"]["usage"]
+    rows.append(model_row(
+        "vqvae", "VQ-VAE: conv 32-64-16, 7x7 codes of 64 vectors (294 bits)", ns["vqvae"], "MNIST",
+        "keras-io's encoder and decoder (sigmoid output), VectorQuantizer(64, 16), MSE / pixel variance + VQ losses, "
+        "Adam; dead codes restored once, then 2 more epochs", figures,
+        **reconstruction(digits_val, vq_out),
+        figure={"name": "normalised MSE (MSE / pixel variance, validation)",
+                "value": mse(digits_val, vq_out) / ns["PIXEL_VARIANCE"], "perplexity": perplexity, "dead_codes": dead,
+                "before_restore": {"perplexity": ns["before_restore"]["usage"][0], "dead_codes": ns["before_restore"]["usage"][1]},
+                "same_bits_test_mse": ns["same_bits_mse"]}))
+    continuous_out = ns["continuous_ae"].predict(digits_val, verbose=0)
+    rows.append(model_row(
+        "continuous", "continuous AE: the same conv encoder and decoder, a 7x7x1 sigmoid code", ns["continuous_ae"], "MNIST",
+        "MSE / pixel variance, Adam; as many epochs as the VQ-VAE", figures, **reconstruction(digits_val, continuous_out)))
+
+    figures.rows("reconstructions_beta", [x_val] + [outputs[key] for key, *_ in sweep],
+                 ["original"] + [f"β {beta:g}" for beta in ns["BETAS"]] + ["β 16\nfree bits"],
+                 "Chapter 8: Fashion-MNIST validation images through the β-VAEs")
+    figures.rows("reconstructions_vq", [digits_val, vq_out, continuous_out],
+                 ["original", "VQ-VAE\n294 bits", "continuous\n49 floats"], "Chapter 8: MNIST validation digits")
+    ns["_benchmark_rate_distortion"] = [
+        {"model": label, "rate": rd["rate"], "distortion": rd["distortion"], "active_units": active}
+        for _, label, _, rd, active, _ in sweep]
+    return rows
+
+
 CHAPTERS = {f.__name__: f for f in (ch01_simple_sparse, ch02_deep, ch03_denoising, ch04_kl_divergence, ch05_vae,
                                         ch06_convolutional_sequence,
-                                        ch07_contractive_pretraining)}
+                                        ch07_contractive_pretraining, ch08_beyond_vae)}
 
 
 def measure_chapter(chapter: str, ns: dict, figure_dir: str, out_json: str) -> None:
@@ -507,6 +561,7 @@ def measure_chapter(chapter: str, ns: dict, figure_dir: str, out_json: str) -> N
     rows = CHAPTERS[chapter](ns, figures) if chapter in CHAPTERS else []
     result = {"chapter": chapter, "profile": ns["PROFILE"].name, "models": rows, "figures": figures.names,
               "baselines": ns.get("_benchmark_baselines", []), "at_work": ns.get("_benchmark_at_work"),
+              "rate_distortion": ns.get("_benchmark_rate_distortion"),
               "notebook_fits": [{"model": r["model"].name, "epochs": r["epochs"], "seconds": r["seconds"]}
                                 for r in FITS[:fits_before]],
               "notebook_training_seconds": sum(r["seconds"] for r in FITS[:fits_before]),

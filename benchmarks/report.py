@@ -15,6 +15,7 @@ from typing import Callable
 CHOLLET = "Chollet, *Building Autoencoders in Keras* (Keras blog)"
 GERON = "Géron, *handson-ml3*, ch. 17"
 KERAS_IO = "keras-io, *Convolutional autoencoder for image denoising*"
+KERAS_IO_VQ = "keras-io, *Vector-Quantized Variational Autoencoders*"
 DESIGN_NOTE = "DESIGN.md table"
 
 
@@ -109,6 +110,37 @@ def keras_io_conv(row, rows):
                 f"(on the MNIST test images, as keras-io validated: {row['test_bce']:.4f})")
 
 
+def chapter5_anchor(row, rows):
+    total = row["figure"]["chapter5_loss"]
+    ok = total <= 0.0311
+    return ok, (f"(distortion + rate) / 784 = MSE {row['figure']['distortion'] / 784:.4f} + latent/784 "
+                f"{row['figure']['value'] / 784:.4f} = {total:.4f} {'≤' if ok else '>'} 0.0311")
+
+
+def collapses(row, rows):
+    small = rows["beta_0.1"]["figure"]["active_units"]
+    ours = row["figure"]["active_units"]
+    return ours < small, f"{ours} active units of 10 at β = 16 against {small} at β = 0.1; rate {row['figure']['value']:.2f} nats"
+
+
+def free_bits_keep_units(row, rows):
+    ours, without = row["figure"]["active_units"], rows["beta_16"]["figure"]["active_units"]
+    return ours > without, (f"{ours} active units with free bits against {without} without (β = 16); "
+                            f"rate {row['figure']['value']:.2f} against {rows['beta_16']['figure']['value']:.2f} nats")
+
+
+def less_class_information(row, rows):
+    ours, plain = row["figure"]["value"], row["figure"]["unconditional"]
+    return ours < plain, f"classifier on the codes: {ours:.1%} (CVAE) against {plain:.1%} (VAE, β = 1)"
+
+
+def vq_keras_io(row, rows):
+    value = row["figure"]["value"]
+    ok = value <= 0.0431
+    return ok, (f"validation MSE / pixel variance {value:.4f} {'≤' if ok else '>'} 0.0431; perplexity "
+                f"{row['figure']['perplexity']:.1f}, {row['figure']['dead_codes']} dead codes of 64")
+
+
 # References with two rows each: the chapter's model on its budget, and a reference set-up on the reference's.
 KERAS_IO_CONV = Reference(
     KERAS_IO + "; " + DESIGN_NOTE,
@@ -173,6 +205,28 @@ REFERENCES = {
     ("ch05_vae", "vae"): Reference(
         GERON + "; " + DESIGN_NOTE, "Fashion-MNIST, 150-100, 10 codings, 25 epochs, batch 128",
         "val 0.0311 (MSE + KL/784)", vae_loss, "sigmoid output, not linear"),
+    ("ch08_beyond_vae", "beta_1"): Reference(
+        GERON + "; " + DESIGN_NOTE + " (Chapter 5's VAE, the anchor of the β sweep)",
+        "Fashion-MNIST, 150-100, 10 codings, 25 epochs, batch 128", "val 0.0311 (MSE + KL/784)", chapter5_anchor,
+        "15 epochs, not 25; sigmoid output; loss × 784 (Nadam does not notice the scale)"),
+    ("ch08_beyond_vae", "beta_16"): Reference(
+        "Higgins et al. (2017); Burgess et al. (2018)", "a large weight on the KL term",
+        "units collapse to the prior (qualitative)", collapses, "dense VAE on Fashion-MNIST, active units as Burda et al. (2016)"),
+    ("ch08_beyond_vae", "free_bits"): Reference(
+        "Kingma et al. (2016), free bits", "a floor of λ nats a unit on the KL term",
+        "keeps units active (qualitative)", free_bits_keep_units, "λ = 0.5 nats, batch means, β = 16"),
+    ("ch08_beyond_vae", "cvae"): Reference(
+        "Sohn et al. (2015); issue 23 (lecture claim)", "conditional against unconditional VAE, trained alike",
+        "the CVAE's code carries less class information (qualitative)", less_class_information,
+        "a softmax classifier on the 10-number mean codes, trained on the training codes"),
+    ("ch08_beyond_vae", "vqvae"): Reference(
+        KERAS_IO_VQ, "MNIST in [-0.5, 0.5], conv 32-64 / latent 16, 128 codes, MSE / pixel variance + VQ losses, Adam, "
+        "30 epochs, batch 128, 60,000 images", "training reconstruction loss 0.0431 (MSE / variance, notebook output)",
+        vq_keras_io,
+        "64 codes (the design notes' figure; the example now uses 128); pixels in [0, 1] and a sigmoid output; 20,000 "
+        "images for 10 epochs plus 2 after restoring dead codes (the reference: about 7.5 times the computation); "
+        "measured on the validation digits, the reference on its training batches. Not trained at the reference's "
+        "own budget over three seeds: that did not fit the session that wrote the chapter"),
     ("ch06_convolutional_sequence", "conv98"): Reference(
         "issue 12 (lecture claim)", "convolutional against dense, the same code size, trained alike",
         "the convolutional AE reconstructs better (qualitative)", beats_dense,
@@ -322,6 +376,13 @@ def figure_text(row: dict) -> str:
         text += f"; relative code change under noise 0.05: {figure['code_change']:.3f}"
     if "pretrain_seconds" in figure:
         text += f" (pre-training {figure['pretrain_seconds']:.0f} s, fine-tuning {figure['fine_tune_seconds']:.0f} s)"
+    if "active_units" in figure:
+        text += f" nats; distortion {figure['distortion']:.2f}; {figure['active_units']} active units"
+    if "unconditional" in figure:
+        text += f" (unconditional VAE: {figure['unconditional']:.1%})"
+    if "perplexity" in figure:
+        text += (f"; perplexity {figure['perplexity']:.1f}, {figure['dead_codes']} dead codes (before restoring: "
+                 f"{figure['before_restore']['perplexity']:.1f}, {figure['before_restore']['dead_codes']})")
     if "near_target" in figure:
         text += f"; {figure['near_target']:.0%} within 0.05 of 0.1"
     return text
@@ -416,6 +477,18 @@ def render(results: dict) -> str:
                     "| features | few-label test accuracy | precision@10 |", "|---|---|---|"]
             for name, accuracy in at_work["few_label_accuracy"].items():
                 out.append(f"| {name} | {accuracy:.1%} | {at_work['precision_at_10'][name]:.1%} |")
+            out.append("")
+
+    for chapter, result in full.items():
+        table = result.get("rate_distortion")
+        if table:
+            out += [f"## Rate and distortion ({chapter})", "",
+                    "Measured in the same run by the chapter's own cells, on the validation images: the rate is the KL term "
+                    "in nats per image, the distortion the summed squared error per image (784 × the MSE); active units "
+                    "have a variance of their mean code above 0.01.", "",
+                    "| model | rate (nats) | distortion | MSE | active units of 10 |", "|---|---|---|---|---|"]
+            out += [f"| {r['model']} | {r['rate']:.2f} | {r['distortion']:.2f} | {r['distortion'] / 784:.4f} | "
+                    f"{r['active_units']} |" for r in table]
             out.append("")
 
     if full:

@@ -19,6 +19,7 @@ import nbformat
 from workbook import cell_by_id, chapter_ids, exercises, source_notebook, submission, written_answers
 
 CH01, CH02, CH03, CH04, CH05, CH06, CH07 = chapter_ids()[:7]
+CH08 = "ch08_beyond_vae"
 ALL = "all"
 
 # Chapter 1, exercise 2 answered for the visible test's sizes only: it passes the visible asserts
@@ -137,8 +138,8 @@ CHAPTERS = [CH01, CH02, CH03, CH04, CH05]
 CLASS: dict[str, tuple[bool, list[Handin]]] = {  # student: (flat folder?, hand-ins)
     "ada": (False, [Handin(ch, writes=ALL) for ch in CHAPTERS]),  # written answers wait for a hand grade
     "bob": (True, [Handin(ch, solved=set()) for ch in CHAPTERS]),
-    # cy also hands in chapters 6 and 7, half solved: their partial credit, at the cost of two notebooks.
-    "cy": (False, [Handin(ch, solved=every_other(ch, 1), writes={1}) for ch in [*CHAPTERS, CH06, CH07]]),
+    # cy also hands in chapters 6 to 8, half solved: their partial credit, at the cost of three notebooks.
+    "cy": (False, [Handin(ch, solved=every_other(ch, 1), writes={1}) for ch in [*CHAPTERS, CH06, CH07, CH08]]),
     "dee": (True, [Handin(ch, solved=every_other(ch, 2)) for ch in CHAPTERS]),
     # Tricks: a test rewritten to `pass` over a blank answer, an answer hard-coded for the visible
     # test, a deleted test cell (added back, and the solved exercise earns its points).
