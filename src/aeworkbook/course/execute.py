@@ -83,7 +83,7 @@ class GraderExecute(Execute):
         self._kept = self._cut = 0  # bytes of output kept and cut
         self._running = None  # the index of the cell being executed
         self._snapshot_taken = self._student_code_ran = False
-        self._deadline = monotonic() + self.notebook_timeout
+        self._deadline = None  # when the notebook must be done: set by preprocess (cells run one by one have none)
         self._waiting_for = None  # the execute request of the cell running
         self._stopped = None  # why the grader stopped the kernel
 
@@ -91,6 +91,7 @@ class GraderExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self.reset()
+        self._deadline = monotonic() + self.notebook_timeout
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -153,6 +154,8 @@ class GraderExecute(Execute):
 
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
+        if self._deadline is None:
+            return timeout
         left = max(1, int(self._deadline - monotonic()) + 1)  # no cell runs past the notebook's time
         return left if timeout is None else min(timeout, left)
 
@@ -160,11 +163,15 @@ class GraderExecute(Execute):
         self._waiting_for = msg_id
         return await super()._async_poll_for_reply(msg_id, cell, timeout, *tasks)
 
+    async def async_wait_for_reply(self, msg_id, cell=None):
+        self._waiting_for = msg_id
+        return await super().async_wait_for_reply(msg_id, cell)
+
     async def _async_handle_timeout(self, timeout, cell=None):
         """Interrupt the cell (nbclient), then stop the kernel if the cell does not stop within ``grace``
         seconds, or at once when the notebook is out of time."""
         where = f"cell {self._running + 1}" if self._running is not None else "a cell"
-        if monotonic() < self._deadline:
+        if self._deadline is None or monotonic() < self._deadline:
             reply = await super()._async_handle_timeout(timeout, cell)
             if await self._replied(self._waiting_for, self.grace):
                 return reply
