@@ -302,7 +302,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             return ""
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        self.ip = f"{SOCKETS}/kernel"  # its sockets went with the sandbox; never touch a reused PID's files
+        self.ip = str(self._run_dir / "kernel")  # its sockets went with the sandbox: touch no reused PID's files
         await super()._async_cleanup_resources(restart=restart)
         if self._cgroup:
             self._cgroup.remove()
