@@ -212,11 +212,13 @@ class KernelCgroup:
         self.folders = {controller: parent / name for controller, parent in parents.items()}
         for folder in self.folders.values():
             folder.mkdir()
-        memory = str(limits.memory_mb * 2**20)
+        memory, cores = str(limits.memory_mb * 2**20), limits.threads or os.cpu_count() or 1
+        # The quota caps the kernel at its share of the cores; the weight (1024 is one process's) keeps
+        # its share under contention as it was outside a cgroup, that of `cores` busy processes.
         settings = [("memory", "memory.limit_in_bytes", memory), ("memory", "memory.memsw.limit_in_bytes", memory),
                     ("pids", "pids.max", str(limits.processes)),
-                    ("cpu", "cpu.cfs_period_us", str(CPU_PERIOD)),
-                    ("cpu", "cpu.cfs_quota_us", str(CPU_PERIOD * (limits.threads or os.cpu_count() or 1)))]
+                    ("cpu", "cpu.cfs_period_us", str(CPU_PERIOD)), ("cpu", "cpu.cfs_quota_us", str(CPU_PERIOD * cores)),
+                    ("cpu", "cpu.shares", str(1024 * cores))]
         for controller, setting, value in settings:
             path = self.folders[controller] / setting
             if path.exists():  # memsw: only where swap accounting is on
