@@ -64,7 +64,7 @@ class GraderExecute(Execute):
     # Output still arriving after a cell's reply (a flood draining) must not fail the whole notebook.
     iopub_timeout = Integer(30).tag(config=True)
     raise_on_iopub_timeout = Bool(False).tag(config=True)
-    grace = Integer(20, help="seconds a timed-out cell has to answer the interrupt before its kernel is "
+    grace = Integer(30, help="seconds a timed-out cell has to answer the interrupt before its kernel is "
                     "stopped").tag(config=True)
     notebook_timeout = Integer(Limits.notebook_timeout, help="seconds the whole notebook may run").tag(config=True)
 
