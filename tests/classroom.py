@@ -225,6 +225,13 @@ except OSError as error:
     print("file:", error)
 hoard = bytearray(16 * 2**30)
 ''',
+    # Hold the kernel past the cell timeout: a busy loop that ignores the interrupt (SIGINT).
+    "stubborn": '''
+import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    pass
+''',
     # Print a flood: 100 MB of output.
     "flooder": '''
 for _ in range(100):

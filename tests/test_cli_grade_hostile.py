@@ -126,6 +126,10 @@ def test_memory_and_file_limits_hold_and_are_reported(attacked):
     assert "File too large" in outputs_of(autograded(attacked["course"], "hog"))
 
 
+def test_a_cell_that_ignores_the_interrupt_is_stopped_and_keeps_what_it_earned(attacked):
+    assert "note stubborn" in attacked["out"] and "ignored the interrupt" in attacked["out"]  # its scores: above
+
+
 def test_an_output_flood_is_cut(attacked):
     path = autograded(attacked["course"], "flooder")
     assert path.stat().st_size < 2_000_000, f"the autograded copy keeps {path.stat().st_size:,} bytes"

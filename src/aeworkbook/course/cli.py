@@ -23,7 +23,7 @@ from typing import NoReturn
 
 from .catalogue import Workbook, WorkbookError
 from .nbconfig import CELL_TIMEOUT, OUTPUT_LIMIT
-from .sandbox import Limits, SandboxUnavailable
+from .sandbox import Limits, SandboxUnavailable, bounds
 
 OK, FAILED, UNUSABLE = 0, 1, 2
 
@@ -81,9 +81,14 @@ def parser() -> argparse.ArgumentParser:
     safety.add_argument("--no-sandbox", action="store_true",
                         help="run students' code WITHOUT isolation, with your files and network in reach")
     safety.add_argument("--memory", type=positive_int, default=Limits.memory_mb, metavar="MB",
-                        help=f"address space of a kernel (default {Limits.memory_mb})")
+                        help=f"memory of a kernel: each process's address space, and all its processes' together "
+                             f"where cgroups can be used (default {Limits.memory_mb})")
     safety.add_argument("--file-size", type=positive_int, default=Limits.file_size_mb, metavar="MB",
                         help=f"largest file a kernel may write (default {Limits.file_size_mb})")
+    safety.add_argument("--processes", type=positive_int, default=Limits.processes, metavar="N",
+                        help=f"processes and threads of a kernel and its children (default {Limits.processes})")
+    safety.add_argument("--notebook-timeout", type=positive_int, default=Limits.notebook_timeout, metavar="SECONDS",
+                        help=f"seconds a whole notebook may run (default {Limits.notebook_timeout})")
     safety.add_argument("--output-limit", type=positive_int, default=OUTPUT_LIMIT // 1000, metavar="KB",
                         help=f"output kept per notebook; the rest is cut (default {OUTPUT_LIMIT // 1000})")
     safety.add_argument("--reveal-hidden-tests", action="store_true",
@@ -165,7 +170,7 @@ UNSAFE_BANNER = ("WARNING: graded WITHOUT the sandbox (--no-sandbox): students' 
 def isolation(run) -> str:
     if not run.course.sandbox:
         return UNSAFE_BANNER
-    return f"isolation: every kernel ran in the bubblewrap sandbox ({run.course.limits.describe()})"
+    return f"isolation: every kernel ran in the bubblewrap sandbox ({run.course.limits.describe()}); {bounds()}"
 
 
 def run_grade(args, workbook: Workbook) -> int:
@@ -180,7 +185,8 @@ def run_grade(args, workbook: Workbook) -> int:
         run = grade(args.submissions, course_dir, workbook=workbook, jobs=args.jobs, dask=args.dask, db_url=args.db,
                     regrade_all=args.regrade_all, lms_pattern=args.lms_pattern or LMS_PATTERN,
                     cell_timeout=args.timeout, progress=not args.no_progress, sandbox=not args.no_sandbox,
-                    limits=Limits(memory_mb=args.memory, file_size_mb=args.file_size),
+                    limits=Limits(memory_mb=args.memory, file_size_mb=args.file_size, processes=args.processes,
+                                  notebook_timeout=args.notebook_timeout),
                     output_limit=args.output_limit * 1000, reveal_hidden_tests=args.reveal_hidden_tests)
     except (SubmissionsError, SandboxUnavailable) as error:
         print(f"aeworkbook grade: nothing was graded.\n{error}", file=sys.stderr)

@@ -12,21 +12,28 @@ nbgrader's own execution it
 - puts a test cell's errors before its other outputs: nbgrader scores the first execute_result it
   meets as partial credit, and an answer can publish one (``get_ipython().displayhook(2.0)``);
 - survives a dead kernel: the cells that ran keep their results, and every test cell that did not
-  run gets an error, so it scores 0 instead of nbgrader's full marks for a test without output.
+  run gets an error, so it scores 0 instead of nbgrader's full marks for a test without output;
+- stops the kernel (so the class goes on) when a timed-out cell ignores the interrupt for ``grace``
+  seconds (a SIGINT handler ignored, a loop in C), and when the whole notebook runs past
+  ``notebook_timeout``: the cells before keep what they earned.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import signal
+from queue import Empty
+from time import monotonic
 
 from nbclient.exceptions import DeadKernelError
-from nbclient.util import run_sync
+from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 from .catalogue import nbgrader_meta
+from .sandbox import Limits
 
 # Evaluated as user expressions of an empty request: no cell code runs, so no input transformer or
 # cell hook of the student's sees them, and the reply carries the guard's own answer.
@@ -57,6 +64,9 @@ class GraderExecute(Execute):
     # Output still arriving after a cell's reply (a flood draining) must not fail the whole notebook.
     iopub_timeout = Integer(30).tag(config=True)
     raise_on_iopub_timeout = Bool(False).tag(config=True)
+    grace = Integer(30, help="seconds a timed-out cell has to answer the interrupt before its kernel is "
+                    "stopped").tag(config=True)
+    notebook_timeout = Integer(Limits.notebook_timeout, help="seconds the whole notebook may run").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -73,11 +83,15 @@ class GraderExecute(Execute):
         self._kept = self._cut = 0  # bytes of output kept and cut
         self._running = None  # the index of the cell being executed
         self._snapshot_taken = self._student_code_ran = False
+        self._deadline = None  # when the notebook must be done: set by preprocess (cells run one by one have none)
+        self._waiting_for = None  # the execute request of the cell running
+        self._stopped = None  # why the grader stopped the kernel
 
     # -- the whole notebook ----------------------------------------------------------------------------
 
     def preprocess(self, nb, resources=None, km=None):
         self.reset()
+        self._deadline = monotonic() + self.notebook_timeout
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -90,8 +104,8 @@ class GraderExecute(Execute):
 
     def _after_dead_kernel(self, nb) -> None:
         index = self._running if self._running is not None else len(nb.cells)
-        self.died = (f"the kernel died in cell {index + 1} (it may have run out of memory); "
-                     "the cells after it did not run")
+        self.died = (self._stopped or f"the kernel died in cell {index + 1} (it may have run out of memory)") \
+            + "; the cells after it did not run"
         self.notes.append(self.died)
         for position, cell in enumerate(nb.cells):
             if position == index or (position > index and is_test_cell(cell)):
@@ -135,6 +149,48 @@ class GraderExecute(Execute):
         return cell
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds the synchronous name to its own method
+
+    # -- timeouts --------------------------------------------------------------------------------------
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        if self._deadline is None:
+            return timeout
+        left = max(1, int(self._deadline - monotonic()) + 1)  # no cell runs past the notebook's time
+        return left if timeout is None else min(timeout, left)
+
+    async def _async_poll_for_reply(self, msg_id, cell, timeout, *tasks):
+        self._waiting_for = msg_id
+        return await super()._async_poll_for_reply(msg_id, cell, timeout, *tasks)
+
+    async def async_wait_for_reply(self, msg_id, cell=None):
+        self._waiting_for = msg_id
+        return await super().async_wait_for_reply(msg_id, cell)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        """Interrupt the cell (nbclient), then stop the kernel if the cell does not stop within ``grace``
+        seconds, or at once when the notebook is out of time."""
+        where = f"cell {self._running + 1}" if self._running is not None else "a cell"
+        if self._deadline is None or monotonic() < self._deadline:
+            reply = await super()._async_handle_timeout(timeout, cell)
+            if await self._replied(self._waiting_for, self.grace):
+                return reply
+            self._stopped = f"{where} ignored the interrupt after its {timeout} s timeout and was stopped"
+        else:
+            self._stopped = f"the notebook ran past its {self.notebook_timeout} s and was stopped in {where}"
+        await ensure_async(self.km.signal_kernel(signal.SIGKILL))  # its process group: the sandbox too
+        raise DeadKernelError(self._stopped)
+
+    async def _replied(self, msg_id, seconds: float) -> bool:
+        deadline = monotonic() + seconds
+        while (left := deadline - monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Empty:
+                return False
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+        return False
 
     async def _run_quietly(self, expression: str):
         """Evaluate grader code in the kernel without touching the notebook; return its value."""

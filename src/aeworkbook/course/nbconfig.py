@@ -74,6 +74,8 @@ def course_config(workbook: Workbook, course_dir: Path, *, release_dir: Path | N
     c.SandboxedKernelManager.file_size_mb = limits.file_size_mb
     c.SandboxedKernelManager.tmp_mb = limits.tmp_mb
     c.SandboxedKernelManager.threads = limits.threads
+    c.SandboxedKernelManager.processes = limits.processes
+    c.GraderExecute.notebook_timeout = limits.notebook_timeout
     if not reveal_hidden_tests:
         c.GenerateFeedback.preprocessors = [*default_of(GenerateFeedback, "preprocessors"), HideHiddenTests]
     # Pages made of a student's notebook (the formgrader's, the feedback) run none of it (webpages.py).
