@@ -11,6 +11,8 @@ Three forms are understood:
 
 A notebook is matched to its chapter by its file name, or failing that by the
 graded cells it carries (LMSs rename files: ``ch01_simple_sparse (1).ipynb``).
+When it was handed in comes from the LMS file name's ``timestamp`` group, or from
+a ``timestamp.txt`` beside the notebook (as ``nbgrader collect`` leaves it).
 Nothing here writes to the submitted files.
 """
 
@@ -29,6 +31,7 @@ from .catalogue import Chapter, chapter_of
 # "<assignment>_<student>_attempt_<timestamp>_<file name>"
 LMS_PATTERN = r".+_(?P<student_id>\w+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>.+)"
 IGNORED = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db"}
+TIMESTAMP = "timestamp.txt"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
 
 
@@ -41,6 +44,7 @@ class Submission:
     student: str
     chapter: Chapter
     path: Path  # the file as submitted (read, never written)
+    submitted_at: str | None = None  # when it was handed in, as the LMS or timestamp.txt wrote it
 
 
 @dataclass
@@ -83,17 +87,24 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
     """Every student's chapter notebooks in ``folder``, and a line for each thing that is not one."""
     found = Collected()
     per_student: dict[str, list[tuple[Path, str]]] = {}  # student -> [(file, name it was submitted under)]
+    times: dict[Path, str] = {}  # an LMS file, or the folder of a timestamp.txt -> its time
     entries = sorted(p for p in folder.iterdir() if p.name not in IGNORED and not p.name.startswith("."))
     for entry in entries:
         if entry.is_dir():
             per_student.setdefault(entry.name, [])
-            per_student[entry.name] += [(f, str(f.relative_to(entry))) for f in visible_files(entry)]
+            for f in visible_files(entry):
+                if f.name == TIMESTAMP:
+                    times[f.parent] = f.read_text(errors="replace").strip()
+                else:
+                    per_student[entry.name].append((f, str(f.relative_to(entry))))
             continue
         info = lms_collector(lms_pattern, entry.suffix).collect(entry.name)
         if info is None:
             found.problem("-", f"{entry.name}: not in a student folder and not an LMS file name (ignored)")
         else:
             per_student.setdefault(info["student_id"], []).append((entry, info["file_id"]))
+            if info.get("timestamp"):
+                times[entry] = info["timestamp"]
 
     for student, files in sorted(per_student.items()):
         if not STUDENT_ID.match(student):
@@ -117,7 +128,8 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
             chapter = next(ch for ch in known if ch.id == chapter_id)
             if Path(name).name != chapter.notebook:
                 found.problem(student, f"{name}: graded as {chapter.id} (expected the name {chapter.notebook})")
-            found.submissions.append(Submission(student, chapter, path))
+            stamp = times.get(path) or next((times[f] for f in path.parents if f in times), None)
+            found.submissions.append(Submission(student, chapter, path, stamp))
     return found
 
 
