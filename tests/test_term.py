@@ -185,3 +185,53 @@ def test_roster_column_chosen_by_hand_or_refused_clearly(course, tmp_path):
     assert status == 2 and "no column holds the workbook's student ids" in err
     status, _, err = run("grades", "--course", course, "--canvas", tmp_path / "moodle.csv", "--allow-provisional")
     assert status == 2 and "not a Canvas gradebook export" in err
+
+
+# -- feedback back to students --------------------------------------------------------------------------------
+
+# Moodle's grading worksheet, with the site's identity field "ID number" holding the workbook's ids.
+WORKSHEET = """\
+Identifier,Full name,ID number,Email address,Status,Grade,Maximum grade,Grade can be changed,Last modified (submission),Last modified (grade),Feedback comments
+Participant 5001,Ada Lovelace,ada,ada@uni.example,Submitted for grading,,12.00,Yes,"Monday, 5 October 2026, 2:00 PM",-,
+Participant 5002,Bob_Babbage/../x,bob,bob@uni.example,Submitted for grading,,12.00,Yes,"Wednesday, 7 October 2026, 11:00 AM",-,
+Participant 5004,Dee Dee,dee,dee@uni.example,No submission,,12.00,Yes,-,-,
+"""
+
+
+def fake_feedback(course, student, chapter):
+    """What grade leaves for a student: an HTML page naming them, and an image beside it."""
+    folder = course / "feedback" / student / chapter
+    (folder / "images").mkdir(parents=True)
+    (folder / f"{chapter}.html").write_text(f"<html>feedback for {student} in {chapter}</html>")
+    (folder / "images" / "plot.png").write_bytes(f"png of {student}".encode())
+
+
+def zip_contents(path):
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name).decode() for name in archive.namelist()}
+
+
+def test_feedback_packed_per_student_and_for_moodle(course, tmp_path):
+    for student in ("ada", "bob", "cy"):
+        fake_feedback(course, student, CH01)
+    fake_feedback(course, "ada", CH02)
+    (tmp_path / "worksheet.csv").write_text(WORKSHEET)
+    status, out, err = run("feedback", "ch01", "--course", course, "--moodle", tmp_path / "worksheet.csv")
+    assert status == 0, err
+    for student in ("ada", "bob", "cy"):
+        contents = zip_contents(course / "returns" / CH01 / f"{student}.zip")
+        assert contents == {f"{CH01}/{CH01}.html": f"<html>feedback for {student} in {CH01}</html>",
+                            f"{CH01}/images/plot.png": f"png of {student}"}  # nothing of another student
+    moodle = zip_contents(course / "returns" / CH01 / "moodle_feedback.zip")
+    assert moodle == {
+        f"Ada Lovelace_5001_assignsubmission_file_/{CH01}.html": f"<html>feedback for ada in {CH01}</html>",
+        "Ada Lovelace_5001_assignsubmission_file_/images/plot.png": "png of ada",
+        # Moodle splits at "_": a name's own underscores (and path characters) must not reach the zip
+        f"Bob Babbage .. x_5002_assignsubmission_file_/{CH01}.html": f"<html>feedback for bob in {CH01}</html>",
+        "Bob Babbage .. x_5002_assignsubmission_file_/images/plot.png": "png of bob"}
+    for name in moodle:  # as Moodle reads a folder name: full name, participant id, plugin type and name
+        full_name, participant, plugin_type, plugin = name.split("/")[0].split("_", 4)[:4]
+        assert participant.isdigit() and (plugin_type, plugin) == ("assignsubmission", "file")
+    assert "not in the worksheet (no Moodle feedback; their zips are above): cy" in out

@@ -8,6 +8,9 @@
     aeworkbook grade SUBMISSIONS         instructors: grade a class, write feedback, grades CSV and a report
     aeworkbook answers CHAPTER [Q]       instructors: a written answer for the whole class beside its rubric;
                                          --scores FILE enters the points given by hand
+    aeworkbook grades                    instructors: the grades CSV; --canvas/--moodle ROSTER: LMS import files
+    aeworkbook feedback CHAPTER          instructors: a zip of feedback per student; --moodle: Moodle's bulk upload
+    aeworkbook similarity [CHAPTER...]   instructors: similar answers across the class, side by side (HTML)
 
 Exit status: 0 when all is well, 1 when a check or validation fails, 2 for
 unusable input (a missing file, a malformed source, a wrong argument).
@@ -110,6 +113,22 @@ def parser() -> argparse.ArgumentParser:
     grades.add_argument("--course", type=Path, help="course directory (as for grade)")
     grades.add_argument("--db", metavar="URL", help="gradebook database URL (as for grade)")
 
+    feedback = commands.add_parser("feedback", help="instructors: a chapter's feedback packed for students: one zip "
+                                   "each, and Moodle's bulk feedback upload (--moodle)")
+    feedback.add_argument("chapter", metavar="CHAPTER", help="chapter id (ch01_simple_sparse) or its prefix (ch01)")
+    feedback.add_argument("--moodle", type=Path, metavar="WORKSHEET", help="the Moodle assignment's grading "
+                          "worksheet (View all submissions > Download grading worksheet)")
+    feedback.add_argument("--match", metavar="COLUMN", help="the worksheet column that holds the workbook's student "
+                          "ids (default: the column that holds most of them)")
+    feedback.add_argument("--course", type=Path, help="course directory (as for grade)")
+    feedback.add_argument("--db", metavar="URL", help="gradebook database URL (as for grade)")
+
+    similar = commands.add_parser("similarity", help="instructors: pairs of students with similar answers, per "
+                                  "exercise and written answer, side by side in HTML")
+    similar.add_argument("chapters", nargs="*", metavar="CHAPTER", help="chapter ids or prefixes (default: every "
+                         "chapter handed in)")
+    similar.add_argument("--course", type=Path, help="course directory (as for grade)")
+
     formgrader = commands.add_parser(
         "formgrader", help="instructors: nbgrader's formgrader for the course, from a server root that holds it",
         epilog="Other options are passed on to `jupyter lab` (e.g. --port=8890 --no-browser).")
@@ -135,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         workbook = Workbook.at(args.workbook) if args.workbook else Workbook.find()
         return {"validate": run_validate, "release": run_release, "grade": run_grade,
-                "answers": run_answers, "grades": run_grades, "fetch": run_fetch, "lab": run_fetch,
+                "answers": run_answers, "grades": run_grades,
+                "feedback": run_feedback, "similarity": run_similarity, "fetch": run_fetch, "lab": run_fetch,
                 "formgrader": run_formgrader}[args.command](args, workbook)
     except WorkbookError as error:
         print(f"aeworkbook: {error}", file=sys.stderr)
@@ -386,6 +406,53 @@ def run_grades(args, workbook: Workbook) -> int:
             continue
         print(lms.describe(result, lms_name))
     return status
+
+
+def run_feedback(args, workbook: Workbook) -> int:
+    """Late penalties and hand grades into the feedback (nbgrader generate_feedback again: no kernel runs),
+    then the packs."""
+    from nbgrader.apps import NbGraderAPI
+
+    from .catalogue import chapters
+    from .handback import pack
+
+    known = chapters(workbook.solutions)
+    chapter = find_chapter(known, args.chapter)
+    course = graded_course(args, workbook)
+    refresh_late_penalties(course, known)
+    api = NbGraderAPI(config=course.config())
+    for path in sorted(Path(course.course_dir).glob(f"autograded/*/{chapter.id}/{chapter.notebook}")):
+        result = api.generate_feedback(chapter.id, path.parent.parent.name, force=True)
+        if not result["success"]:
+            print(f"  {path.parent.parent.name}: the feedback could not be written again; the last one is packed",
+                  file=sys.stderr)
+    packed = pack(Path(course.course_dir), chapter.id, args.moodle, args.match)
+    folder = Path(course.course_dir) / "returns" / chapter.id
+    print(f"one zip per student ({len(packed.students)}): {folder}/<student>.zip")
+    if packed.moodle:
+        print(f"moodle:   {packed.moodle} (the assignment's View all submissions > Upload multiple feedback files "
+              "in a zip)")
+    if packed.not_in_worksheet:
+        print(f"  not in the worksheet (no Moodle feedback; their zips are above): {', '.join(packed.not_in_worksheet)}")
+    return OK
+
+
+def run_similarity(args, workbook: Workbook) -> int:
+    from .catalogue import chapters
+    from .similarity import FLAGGED, chapter_report
+
+    known = chapters(workbook.solutions)
+    folder = course_folder(args, workbook).resolve()
+    wanted = [find_chapter(known, name) for name in args.chapters] if args.chapters else \
+        [c for c in known if any(folder.glob(f"submitted/*/{c.id}/{c.notebook}"))]
+    if not wanted:
+        raise WorkbookError(f"{folder}: no submissions here; grade the class first (aeworkbook grade)")
+    for chapter in wanted:
+        path, flagged = chapter_report(folder, chapter, workbook.chapters / chapter.id / chapter.notebook)
+        print(f"{chapter.id}: {len(flagged)} pair{'s' * (len(flagged) != 1)} at {FLAGGED:.0%} or more: {path}")
+        for pair in flagged:
+            print(f"  {pair.question}: {pair.students[0]} and {pair.students[1]} ({pair.score:.0%})")
+    return OK
 
 
 if __name__ == "__main__":
