@@ -75,3 +75,18 @@ def test_grade_command_refuses_a_missing_folder_and_wrong_arguments(aeworkbook, 
     with pytest.raises(SystemExit) as wrong:
         aeworkbook("grade", tmp_path, "--jobs", "0")
     assert wrong.value.code == 2
+
+
+def test_submission_times_from_lms_names_and_timestamp_files(tmp_path):
+    folder = tmp_path / "class"
+    (folder / "ada" / CH01).mkdir(parents=True)
+    shutil.copy(student_notebook(CH01), folder / "ada" / CH01)
+    (folder / "ada" / CH01 / "timestamp.txt").write_text("2026-10-05 23:10:00 Europe/Paris\n")  # nbgrader collect's
+    (folder / "bob").mkdir()
+    shutil.copy(student_notebook(CH04), folder / "bob")
+    shutil.copy(student_notebook(CH01), folder / f"ps_cy_attempt_2026-11-20-10-00-00_{CH01}.ipynb")
+    collected = collect(folder, KNOWN)
+    times = {(s.student, s.chapter.id): s.submitted_at for s in collected.submissions}
+    assert times == {("ada", CH01): "2026-10-05 23:10:00 Europe/Paris", ("bob", CH04): None,
+                     ("cy", CH01): "2026-11-20-10-00-00"}
+    assert collected.problems == []  # timestamp.txt is no stray file

@@ -96,6 +96,7 @@ def test_submission_times_as_lms_write_them():
     paris = late.zone("Europe/Paris")
     assert late.parse_time("2026-10-05-23-59-00", paris) == datetime(2026, 10, 5, 21, 59)  # Blackboard's form
     assert late.parse_time("2026-10-05T23:59:00Z", paris) == datetime(2026, 10, 5, 23, 59)
+    assert late.parse_time("2026-10-05 23:59:00.5 Europe/London", paris) == datetime(2026, 10, 5, 22, 59, 0, 500000)
     with pytest.raises(WorkbookError, match="cannot read the submission time"):
         late.parse_time("last tuesday", paris)
 

@@ -91,16 +91,22 @@ def to_utc(moment: datetime, tz) -> datetime:
 
 
 def parse_time(text: str, tz) -> datetime:
-    """A submission time as an LMS writes it ("2026-10-05-23-59-00", ISO 8601, ...), in naive UTC."""
+    """A submission time as an LMS or ``nbgrader collect`` writes it ("2026-10-05-23-59-00", ISO 8601,
+    "2026-10-05 23:59:00.123 UTC"), in naive UTC; a time without a zone is in ``tz``."""
     import dateutil.parser
+    from nbgrader.utils import parse_utc
 
     text = text.strip()
     match = DASHED.match(text)
     try:
-        moment = datetime(*map(int, match.groups())) if match else dateutil.parser.isoparse(text)
-    except ValueError:
+        if match:
+            return to_utc(datetime(*map(int, match.groups())), tz)
+        parts = text.split(" ")
+        if len(parts) == 3 and not re.match(r"^[+-]\d\d:?\d\d$", parts[2]):  # nbgrader's: date, time, zone name
+            return parse_utc(text)  # (it would read "+0200" as 200 seconds)
+        return to_utc(dateutil.parser.parse(text), tz)
+    except (ValueError, OverflowError):
         raise WorkbookError(f"cannot read the submission time {text!r} (expected e.g. 2026-10-05T23:59:00)") from None
-    return to_utc(moment, tz)
 
 
 def read_policy(path: Path, known: list[str] | None = None) -> Policy:
