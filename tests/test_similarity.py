@@ -76,3 +76,27 @@ def test_report_escapes_student_text(tmp_path):
     assert "<script" not in page and "<img" not in page and "<b>eve" not in page
     assert "&lt;script&gt;alert(document.cookie)&lt;/script&gt;" in re.sub(r"</?mark>", "", page)
     assert page.count("<pre>") == 2 and page.count("</pre>") == 2  # the student's </pre> closed nothing
+
+
+def test_similarity_command_reads_the_course_and_names_the_copiers(tmp_path):
+    import contextlib
+    import io
+
+    from aeworkbook.course.cli import main
+    from copies import disguise
+    from workbook import cell_by_id, source_notebook, submission
+
+    chapter = "ch01_simple_sparse"
+    first = exercises(chapter)[1]
+    for student, solved, edit in (("ann", "all", None), ("ben", "all", disguise), ("cat", set(), None)):
+        nb = submission(chapter, solved)
+        if edit:
+            cell_by_id(nb, first.answer_id).source = edit(first.solution, 0)
+        path = tmp_path / "course" / "submitted" / student / chapter / source_notebook(chapter).name
+        path.parent.mkdir(parents=True)
+        nbformat.write(nb, path)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["similarity", "--course", str(tmp_path / "course")]) == 0
+    assert f"{first.answer_id}: ann and ben" in out.getvalue() and "cat" not in out.getvalue()
+    assert "ann and ben" in (tmp_path / "course" / "similarity" / f"{chapter}.html").read_text()
