@@ -64,7 +64,8 @@ def local_names(tree) -> set[str]:
 
 def reads_and_writes(statement) -> tuple[set[str], set[str]]:
     names = [n for n in ast.walk(statement) if isinstance(n, ast.Name)]
-    return {n.id for n in names if isinstance(n.ctx, ast.Load)}, {n.id for n in names if not isinstance(n.ctx, ast.Load)}
+    reads = {n.id for n in names if isinstance(n.ctx, ast.Load)}
+    return reads, {n.id for n in names if not isinstance(n.ctx, ast.Load)}
 
 
 def swap_independent(body: list, rng: random.Random) -> None:

@@ -433,7 +433,8 @@ def run_feedback(args, workbook: Workbook) -> int:
         print(f"moodle:   {packed.moodle} (the assignment's View all submissions > Upload multiple feedback files "
               "in a zip)")
     if packed.not_in_worksheet:
-        print(f"  not in the worksheet (no Moodle feedback; their zips are above): {', '.join(packed.not_in_worksheet)}")
+        print("  not in the worksheet (no Moodle feedback; their zips are above): "
+              + ", ".join(packed.not_in_worksheet))
     return OK
 
 

@@ -40,7 +40,8 @@ def feedback_files(course_dir: Path, student: str, chapter: str) -> list[Path]:
 
 
 def with_feedback(course_dir: Path, chapter: str) -> list[str]:
-    return sorted(p.name for p in (Path(course_dir) / "feedback").glob("*") if feedback_files(course_dir, p.name, chapter))
+    folders = (Path(course_dir) / "feedback").glob("*")
+    return sorted(p.name for p in folders if feedback_files(course_dir, p.name, chapter))
 
 
 def write_zip(path: Path, entries: list[tuple[str, Path]]) -> Path:

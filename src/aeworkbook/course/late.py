@@ -135,7 +135,8 @@ def read_policy(path: Path, known: list[str] | None = None) -> Policy:
         raise WorkbookError(f"{path}: per_day must be a fraction between 0 and 1, not {per_day!r}")
     if cutoff is not None and (not isinstance(cutoff, (int, float)) or cutoff < 0):
         raise WorkbookError(f"{path}: cutoff_days must be a number of days (0 or more), not {cutoff!r}")
-    return Policy(deadlines, float(per_day), None if cutoff is None else float(cutoff), str(data.get("timezone", "UTC")))
+    return Policy(deadlines, float(per_day), None if cutoff is None else float(cutoff),
+                  str(data.get("timezone", "UTC")))
 
 
 def course_policy(course_dir: Path, known: list[str]) -> Policy | None:

@@ -12,7 +12,9 @@ Three forms are understood:
 A notebook is matched to its chapter by its file name, or failing that by the
 graded cells it carries (LMSs rename files: ``ch01_simple_sparse (1).ipynb``).
 When it was handed in comes from the LMS file name's ``timestamp`` group, or from
-a ``timestamp.txt`` beside the notebook (as ``nbgrader collect`` leaves it).
+a ``timestamp.txt`` in nbgrader's own layout, ``<student>/<chapter id>/`` (as ``nbgrader
+collect`` leaves it). Anywhere else a ``timestamp.txt`` may be a student's own upload
+(Moodle's folder per student holds whatever the student handed in): it is ignored.
 Nothing here writes to the submitted files.
 """
 
@@ -93,8 +95,11 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
         if entry.is_dir():
             per_student.setdefault(entry.name, [])
             for f in visible_files(entry):
-                if f.name == TIMESTAMP:
+                if f.name == TIMESTAMP and f.parent.parent == entry and any(f.parent.name == c.id for c in known):
                     times[f.parent] = f.read_text(errors="replace").strip()
+                elif f.name == TIMESTAMP:
+                    found.problem(entry.name, f"{f.relative_to(entry)}: not in nbgrader's <student>/<chapter>/ "
+                                  "layout, so possibly the student's own file: ignored (handed in on time)")
                 else:
                     per_student[entry.name].append((f, str(f.relative_to(entry))))
             continue
@@ -128,7 +133,7 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
             chapter = next(ch for ch in known if ch.id == chapter_id)
             if Path(name).name != chapter.notebook:
                 found.problem(student, f"{name}: graded as {chapter.id} (expected the name {chapter.notebook})")
-            stamp = times.get(path) or next((times[f] for f in path.parents if f in times), None)
+            stamp = times.get(path) or times.get(path.parent)
             found.submissions.append(Submission(student, chapter, path, stamp))
     return found
 
