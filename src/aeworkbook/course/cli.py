@@ -420,8 +420,9 @@ def run_feedback(args, workbook: Workbook) -> int:
     chapter = find_chapter(known, args.chapter)
     course = graded_course(args, workbook)
     refresh_late_penalties(course, known)
-    api = NbGraderAPI(config=course.config())
-    for path in sorted(Path(course.course_dir).glob(f"autograded/*/{chapter.id}/{chapter.notebook}")):
+    autograded = sorted(Path(course.course_dir).glob(f"autograded/*/{chapter.id}/{chapter.notebook}"))
+    api = NbGraderAPI(config=course.config()) if autograded else None
+    for path in autograded:
         result = api.generate_feedback(chapter.id, path.parent.parent.name, force=True)
         if not result["success"]:
             print(f"  {path.parent.parent.name}: the feedback could not be written again; the last one is packed",
