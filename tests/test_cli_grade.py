@@ -177,6 +177,7 @@ def test_late_work_is_recorded_and_shown(graded):
     report = (course / "report.md").read_text()
     assert "## Late work" in report and f"- ada, {CH01}: 1.4 days late" in report
     assert "no penalty (lateness shown only)" in report
+    assert "late: 1 hand-in (scores above are before penalties" in graded[1]
 
 
 def test_report_gives_per_exercise_means_problems_and_a_figure(graded):

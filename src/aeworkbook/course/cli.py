@@ -233,10 +233,15 @@ def run_grade(args, workbook: Workbook) -> int:
     failures = [(student, c.chapter, c.notes) for student, c in run.failed]
     notes = [(o.student, c.chapter, c.notes) for o in run.outcomes for c in o.chapters if c.graded and c.notes]
     waiting = waiting_in_gradebook(run.course.db_url, COURSE_ID)
+    late = late_lines(run.course, known)
     report = write_report(folder / "report.md", run.scores, known, run.problems, failures, notes,
-                          isolation=isolation(run), waiting=waiting, late=late_lines(run.course, known))
+                          isolation=isolation(run), waiting=waiting, late=late)
 
     print(score_table(run.scores, known, waiting))
+    late_hand_ins = [line for line in late or [] if line.startswith("- ")]
+    if late_hand_ins:
+        print(f"late: {len(late_hand_ins)} hand-in{'s' * (len(late_hand_ins) != 1)} (scores above are before "
+              "penalties; grades.csv and the report have them)")
     print()
     if not run.course.sandbox:
         print(UNSAFE_BANNER)
