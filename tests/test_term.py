@@ -205,6 +205,7 @@ def fake_feedback(course, student, chapter):
     (folder / "images").mkdir(parents=True)
     (folder / f"{chapter}.html").write_text(f"<html>feedback for {student} in {chapter}</html>")
     (folder / "images" / "plot.png").write_bytes(f"png of {student}".encode())
+    (folder / "timestamp.txt").write_text("2026-10-05T12:00:00+00:00")  # nbgrader copies it along: not packed
 
 
 def zip_contents(path):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .catalogue import WorkbookError
 from .lms import match_column, normalise, read_roster
+from .submissions import TIMESTAMP
 
 UNSAFE_IN_NAME = re.compile(r'[_/\\:*?"<>|\x00-\x1f]+')  # Moodle splits at "_"; the rest is no file name's
 
@@ -34,9 +35,11 @@ class Packed:
 
 
 def feedback_files(course_dir: Path, student: str, chapter: str) -> list[Path]:
-    """The files of one student's feedback for one chapter (links are not followed: only what grade wrote)."""
+    """The files of one student's feedback for one chapter (links are not followed: only what grade wrote;
+    nbgrader's copy of the submission time is left out)."""
     folder = Path(course_dir) / "feedback" / student / chapter
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()) if folder.is_dir() else []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and p.name != TIMESTAMP) \
+        if folder.is_dir() else []
 
 
 def with_feedback(course_dir: Path, chapter: str) -> list[str]:
