@@ -37,10 +37,17 @@ def grade(*args):
 def graded(tmp_path_factory):
     """The class graded with 2 jobs: (status, stdout, course dir, submissions folder, their digest before)."""
     submissions = write_class(tmp_path_factory.mktemp("class") / "submissions")
+    # ada's chapter 1 was handed in late, as nbgrader collect records it; lateness shown, no penalty
+    (submissions / "ada" / CH01 / "timestamp.txt").write_text(LATE_ADA)
+    deadlines = tmp_path_factory.mktemp("term") / "deadlines.toml"
+    deadlines.write_text(f'timezone = "Europe/Paris"\n[deadlines]\n{CH01} = 2026-10-05T23:59:00\n')
     before = tree_digest(submissions)
     course = tmp_path_factory.mktemp("course")
-    status, out = grade(submissions, "--course", course, "--jobs", 2)
+    status, out = grade(submissions, "--course", course, "--jobs", 2, "--deadlines", deadlines)
     return status, out, course, submissions, before
+
+
+LATE_ADA = "2026-10-07 10:00:00 Europe/Paris"  # 1 day, 10 hours and a minute after the deadline
 
 
 def gradebook_scores(course):
@@ -163,6 +170,26 @@ def test_grades_csv_has_a_row_per_student_and_a_column_per_chapter(graded):
             assert (float(cell) if cell else None) == (sum(chapters[chapter].values()) if chapter in chapters else None)
         assert float(rows[student]["total"]) == sum(sum(c.values()) for c in chapters.values())
         assert float(rows[student]["max_total"]) == sum(max_points(ch) for ch in chapter_ids())
+
+
+def test_late_work_is_recorded_and_shown(graded):
+    from datetime import datetime
+
+    from aeworkbook.course.nbconfig import sqlite_url
+
+    _, _, course, _, _ = graded
+    with Gradebook(sqlite_url(course), "aeworkbook") as gradebook:
+        assert gradebook.find_submission(CH01, "ada").timestamp == datetime(2026, 10, 7, 8, 0)  # UTC
+        assert gradebook.find_assignment(CH01).duedate == datetime(2026, 10, 5, 21, 59)
+        assert gradebook.find_submission(CH01, "bob").timestamp is None
+    with open(course / "grades.csv", newline="") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    assert rows["ada"]["late"] == f"{CH01}: 1.4 days late" and rows["ada"]["late_penalty"] == "0"
+    assert rows["bob"]["late"] == ""
+    report = (course / "report.md").read_text()
+    assert "## Late work" in report and f"- ada, {CH01}: 1.4 days late" in report
+    assert "no penalty (lateness shown only)" in report
+    assert "late: 1 hand-in (scores above are before penalties" in graded[1]
 
 
 def test_report_gives_per_exercise_means_problems_and_a_figure(graded):

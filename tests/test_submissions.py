@@ -130,3 +130,20 @@ def test_cells_pasted_duplicated_or_retagged_cost_only_themselves():
     assert "graded as ch01_simple_ae_build, the cell missing there" in notes[2]
     assert f"a second cell with grade id {third.answer_id}" in notes[3]
     nbformat.validate(json.loads(nbformat.writes(nb)))
+
+
+def test_submission_times_from_lms_names_and_timestamp_files(tmp_path):
+    folder = tmp_path / "class"
+    (folder / "ada" / CH01).mkdir(parents=True)
+    shutil.copy(student_notebook(CH01), folder / "ada" / CH01)
+    (folder / "ada" / CH01 / "timestamp.txt").write_text("2026-10-05 23:10:00 Europe/Paris\n")  # nbgrader collect's
+    (folder / "bob").mkdir()
+    shutil.copy(student_notebook(CH04), folder / "bob")
+    (folder / "bob" / "timestamp.txt").write_text("2020-01-01 00:00:00 UTC")  # uploaded by bob himself?
+    shutil.copy(student_notebook(CH01), folder / f"ps_cy_attempt_2026-11-20-10-00-00_{CH01}.ipynb")
+    collected = collect(folder, KNOWN)
+    times = {(s.student, s.chapter.id): s.submitted_at for s in collected.submissions}
+    assert times == {("ada", CH01): "2026-10-05 23:10:00 Europe/Paris", ("bob", CH04): None,
+                     ("cy", CH01): "2026-11-20-10-00-00"}
+    assert collected.problems == [("bob", "timestamp.txt: not in nbgrader's <student>/<chapter>/ layout, so possibly "
+                                          "the student's own file: ignored (handed in on time)")]

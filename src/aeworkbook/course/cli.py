@@ -8,6 +8,9 @@
     aeworkbook grade SUBMISSIONS         instructors: grade a class, write feedback, grades CSV and a report
     aeworkbook answers CHAPTER [Q]       instructors: a written answer for the whole class beside its rubric;
                                          --scores FILE enters the points given by hand
+    aeworkbook grades                    instructors: the grades CSV; --canvas/--moodle ROSTER: LMS import files
+    aeworkbook feedback CHAPTER          instructors: a zip of feedback per student; --moodle: Moodle's bulk upload
+    aeworkbook similarity [CHAPTER...]   instructors: similar answers across the class, side by side (HTML)
 
 Exit status: 0 when all is well, 1 when a check or validation fails, 2 for
 unusable input (a missing file, a malformed source, a wrong argument).
@@ -26,6 +29,7 @@ from .nbconfig import CELL_TIMEOUT, OUTPUT_LIMIT
 from .sandbox import Limits, SandboxUnavailable, bounds
 
 OK, FAILED, UNUSABLE = 0, 1, 2
+MISSING_CHOICES = ("empty", "zero")
 
 
 def positive_int(text: str) -> int:
@@ -76,6 +80,8 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--lms-pattern", metavar="REGEX", help="file-name pattern of an LMS bulk download, with "
                        "(?P<student_id>...) and (?P<file_id>...) groups, as for nbgrader zip_collect")
     grade.add_argument("--timeout", type=positive_int, default=CELL_TIMEOUT, help="seconds a cell may run")
+    grade.add_argument("--deadlines", type=Path, metavar="TOML", help="deadlines and late penalty policy (kept "
+                       "in the course as deadlines.toml for later runs; see the README)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     safety = grade.add_argument_group("isolation and limits of each student's kernel")
     safety.add_argument("--no-sandbox", action="store_true",
@@ -93,6 +99,40 @@ def parser() -> argparse.ArgumentParser:
                         help=f"output kept per notebook; the rest is cut (default {OUTPUT_LIMIT // 1000})")
     safety.add_argument("--reveal-hidden-tests", action="store_true",
                         help="show hidden tests and their tracebacks in the feedback (hidden by default)")
+
+    grades = commands.add_parser("grades", help="instructors: the grades CSV again, and the files an LMS imports "
+                                 "(--canvas, --moodle)")
+    grades.add_argument("--canvas", type=Path, metavar="ROSTER", help="Canvas's gradebook export (Grades > Export): "
+                        "write its import file, course/lms/canvas_grades.csv")
+    grades.add_argument("--moodle", type=Path, metavar="ROSTER", help="Moodle's grade export (Export > Plain text "
+                        "file) or an assignment's grading worksheet: write course/lms/moodle_grades.csv")
+    grades.add_argument("--match", metavar="COLUMN", help="the roster column that holds the workbook's student ids "
+                        "(default: the column that holds most of them)")
+    grades.add_argument("--missing", choices=sorted(MISSING_CHOICES), default="empty",
+                        help="a roster student's chapter not handed in: an empty cell (the LMS keeps what it "
+                             "has) or 0 (default: empty)")
+    grades.add_argument("--allow-provisional", action="store_true", help="export even grades that count written "
+                        "answers not yet graded by hand as 0 (they are listed)")
+    grades.add_argument("--chapter", action="append", metavar="CHAPTER", dest="chapters",
+                        help="export this chapter (repeat for more; default: every chapter someone handed in)")
+    grades.add_argument("--course", type=Path, help="course directory (as for grade)")
+    grades.add_argument("--db", metavar="URL", help="gradebook database URL (as for grade)")
+
+    feedback = commands.add_parser("feedback", help="instructors: a chapter's feedback packed for students: one zip "
+                                   "each, and Moodle's bulk feedback upload (--moodle)")
+    feedback.add_argument("chapter", metavar="CHAPTER", help="chapter id (ch01_simple_sparse) or its prefix (ch01)")
+    feedback.add_argument("--moodle", type=Path, metavar="WORKSHEET", help="the Moodle assignment's grading "
+                          "worksheet (View all submissions > Download grading worksheet)")
+    feedback.add_argument("--match", metavar="COLUMN", help="the worksheet column that holds the workbook's student "
+                          "ids (default: the column that holds most of them)")
+    feedback.add_argument("--course", type=Path, help="course directory (as for grade)")
+    feedback.add_argument("--db", metavar="URL", help="gradebook database URL (as for grade)")
+
+    similar = commands.add_parser("similarity", help="instructors: pairs of students with similar answers, per "
+                                  "exercise and written answer, side by side in HTML")
+    similar.add_argument("chapters", nargs="*", metavar="CHAPTER", help="chapter ids or prefixes (default: every "
+                         "chapter handed in)")
+    similar.add_argument("--course", type=Path, help="course directory (as for grade)")
 
     formgrader = commands.add_parser(
         "formgrader", help="instructors: nbgrader's formgrader for the course, from a server root that holds it",
@@ -119,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         workbook = Workbook.at(args.workbook) if args.workbook else Workbook.find()
         return {"validate": run_validate, "release": run_release, "grade": run_grade,
-                "answers": run_answers, "fetch": run_fetch, "lab": run_fetch,
+                "answers": run_answers, "grades": run_grades,
+                "feedback": run_feedback, "similarity": run_similarity, "fetch": run_fetch, "lab": run_fetch,
                 "formgrader": run_formgrader}[args.command](args, workbook)
     except WorkbookError as error:
         print(f"aeworkbook: {error}", file=sys.stderr)
@@ -187,7 +228,8 @@ def run_grade(args, workbook: Workbook) -> int:
                     cell_timeout=args.timeout, progress=not args.no_progress, sandbox=not args.no_sandbox,
                     limits=Limits(memory_mb=args.memory, file_size_mb=args.file_size, processes=args.processes,
                                   notebook_timeout=args.notebook_timeout),
-                    output_limit=args.output_limit * 1000, reveal_hidden_tests=args.reveal_hidden_tests)
+                    output_limit=args.output_limit * 1000, reveal_hidden_tests=args.reveal_hidden_tests,
+                    deadlines=args.deadlines)
     except (SubmissionsError, SandboxUnavailable) as error:
         print(f"aeworkbook grade: nothing was graded.\n{error}", file=sys.stderr)
         return UNUSABLE
@@ -197,10 +239,15 @@ def run_grade(args, workbook: Workbook) -> int:
     failures = [(student, c.chapter, c.notes) for student, c in run.failed]
     notes = [(o.student, c.chapter, c.notes) for o in run.outcomes for c in o.chapters if c.graded and c.notes]
     waiting = waiting_in_gradebook(run.course.db_url, COURSE_ID)
+    late = late_lines(run.course, known)
     report = write_report(folder / "report.md", run.scores, known, run.problems, failures, notes,
-                          isolation=isolation(run), waiting=waiting)
+                          isolation=isolation(run), waiting=waiting, late=late)
 
     print(score_table(run.scores, known, waiting))
+    late_hand_ins = [line for line in late or [] if line.startswith("- ")]
+    if late_hand_ins:
+        print(f"late: {len(late_hand_ins)} hand-in{'s' * (len(late_hand_ins) != 1)} (scores above are before "
+              "penalties; grades.csv and the report have them)")
     print()
     if not run.course.sandbox:
         print(UNSAFE_BANNER)
@@ -221,6 +268,33 @@ def run_grade(args, workbook: Workbook) -> int:
     print(f"grades:   {csv_path}\nfeedback: {folder / 'feedback'}\nreport:   {report} "
           f"(figure {report.with_suffix('.png').name})")
     return OK
+
+
+def refresh_late_penalties(course, known) -> None:
+    """Late penalties are a share of the score: compute them again once hand grades changed it."""
+    from . import late
+    from .nbconfig import COURSE_ID
+
+    late.apply(course.db_url, COURSE_ID, late.course_policy(Path(course.course_dir), [c.id for c in known]))
+
+
+def late_lines(course, known) -> list[str] | None:
+    """The report's late work: the policy, then each late hand-in; None when the course has no deadlines."""
+    from nbgrader.api import Gradebook
+
+    from .grades import class_grades
+    from .late import course_policy
+    from .nbconfig import COURSE_ID
+
+    policy = course_policy(Path(course.course_dir), [c.id for c in known])
+    if policy is None:
+        return None
+    with Gradebook(course.db_url, COURSE_ID) as gradebook:
+        grades = class_grades(gradebook, [c.id for c in known], sorted(s.id for s in gradebook.students))
+    late = [f"- {student}, {chapter}: {g.late}" for student, chapters in grades.items()
+            for chapter, g in chapters.items() if g.late]
+    return [f"Policy: {policy.describe()}; deadlines for {', '.join(policy.deadlines) or 'no chapter'}.", "",
+            *(late or ["No late work."])]
 
 
 def become_jupyter_lab(jupyter_args: list[str], cwd: Path, env: dict) -> NoReturn:
@@ -266,23 +340,18 @@ def course_folder(args, workbook: Workbook) -> Path:
 def run_answers(args, workbook: Workbook) -> int:
     from . import answers
     from .catalogue import chapters
-    from .grading import Course, export_csv
-    from .nbconfig import sqlite_url
+    from .grading import export_csv
 
     known = chapters(workbook.solutions)
-    matches = [c for c in known if c.id == args.chapter] or [c for c in known if c.id.startswith(args.chapter)]
-    if len(matches) != 1:
-        raise WorkbookError(f"no single chapter {args.chapter!r} (chapters: {', '.join(c.id for c in known)})")
-    chapter = matches[0]
-    folder = course_folder(args, workbook).resolve()
-    if not (folder / "gradebook.db").exists() and not args.db:
-        raise WorkbookError(f"{folder}: no gradebook here; grade the class first (aeworkbook grade)")
-    course = Course(str(workbook.root), str(folder), args.db or sqlite_url(folder))
+    chapter = find_chapter(known, args.chapter)
+    course = graded_course(args, workbook)
+    folder = Path(course.course_dir)
     if args.scores:
         if not args.question:
             raise WorkbookError("--scores needs the QUESTION its points are for")
         question = answers.find_question(chapter, args.question)
         graded = answers.import_scores(course, chapter, question, args.scores)
+        refresh_late_penalties(course, known)
         print(f"entered {len(graded)} manual grade{'s' * (len(graded) != 1)} for {question.grade_id}: "
               f"{', '.join(graded) or 'none'}")
         print(f"grades:   {export_csv(course, folder / 'grades.csv')}  (`aeworkbook grade` again updates the report)")
@@ -295,6 +364,109 @@ def run_answers(args, workbook: Workbook) -> int:
         print(answers.describe(chapter, question, found))
         print(f"  read:     {markdown}\n  fill in:  {table}   then: aeworkbook answers {chapter.id} "
               f"{question.grade_id} --scores {table}")
+    return OK
+
+
+def find_chapter(known, name: str):
+    """A chapter by id or unique prefix (ch01)."""
+    matches = [c for c in known if c.id == name] or [c for c in known if c.id.startswith(name)]
+    if len(matches) != 1:
+        raise WorkbookError(f"no single chapter {name!r} (chapters: {', '.join(c.id for c in known)})")
+    return matches[0]
+
+
+def graded_course(args, workbook: Workbook):
+    """The course that ``grade`` left (refused, clearly, when there is none)."""
+    from .grading import Course
+    from .nbconfig import sqlite_url
+
+    folder = course_folder(args, workbook).resolve()
+    if not (folder / "gradebook.db").exists() and not args.db:
+        raise WorkbookError(f"{folder}: no gradebook here; grade the class first (aeworkbook grade)")
+    return Course(str(workbook.root), str(folder), args.db or sqlite_url(folder))
+
+
+def run_grades(args, workbook: Workbook) -> int:
+    from nbgrader.api import Gradebook
+
+    from . import lms
+    from .catalogue import chapters
+    from .grades import class_grades
+    from .grading import export_csv
+    from .nbconfig import COURSE_ID
+
+    known = chapters(workbook.solutions)
+    course = graded_course(args, workbook)
+    refresh_late_penalties(course, known)
+    print(f"grades:   {export_csv(course, Path(course.course_dir) / 'grades.csv')}")
+    with Gradebook(course.db_url, COURSE_ID) as gradebook:
+        grades = class_grades(gradebook, [c.id for c in known], sorted(s.id for s in gradebook.students))
+        recorded = {a.name: a.max_score for a in gradebook.assignments}
+    wanted = [find_chapter(known, name).id for name in args.chapters] if args.chapters else \
+        [c.id for c in known if any(c.id in chapters_ for chapters_ in grades.values())]
+    maxima = {c: recorded[c] for c in wanted if c in recorded}  # points possible, as nbgrader counts them
+    status = OK
+    for lms_name, roster in (("canvas", args.canvas), ("moodle", args.moodle)):
+        if roster is None:
+            continue
+        to = Path(course.course_dir) / "lms" / f"{lms_name}_grades.csv"
+        try:
+            result = lms.export(lms_name, roster, to, grades, maxima, missing=args.missing,
+                                allow_provisional=args.allow_provisional, match=args.match)
+        except lms.ProvisionalRefused as refused:
+            print(f"aeworkbook grades: {lms_name}: {refused}", file=sys.stderr)
+            status = FAILED
+            continue
+        print(lms.describe(result, lms_name))
+    return status
+
+
+def run_feedback(args, workbook: Workbook) -> int:
+    """Late penalties and hand grades into the feedback (nbgrader generate_feedback again: no kernel runs),
+    then the packs."""
+    from nbgrader.apps import NbGraderAPI
+
+    from .catalogue import chapters
+    from .handback import pack
+
+    known = chapters(workbook.solutions)
+    chapter = find_chapter(known, args.chapter)
+    course = graded_course(args, workbook)
+    refresh_late_penalties(course, known)
+    autograded = sorted(Path(course.course_dir).glob(f"autograded/*/{chapter.id}/{chapter.notebook}"))
+    api = NbGraderAPI(config=course.config()) if autograded else None
+    for path in autograded:
+        result = api.generate_feedback(chapter.id, path.parent.parent.name, force=True)
+        if not result["success"]:
+            print(f"  {path.parent.parent.name}: the feedback could not be written again; the last one is packed",
+                  file=sys.stderr)
+    packed = pack(Path(course.course_dir), chapter.id, args.moodle, args.match)
+    folder = Path(course.course_dir) / "returns" / chapter.id
+    print(f"one zip per student ({len(packed.students)}): {folder}/<student>.zip")
+    if packed.moodle:
+        print(f"moodle:   {packed.moodle} (the assignment's View all submissions > Upload multiple feedback files "
+              "in a zip)")
+    if packed.not_in_worksheet:
+        print("  not in the worksheet (no Moodle feedback; their zips are above): "
+              + ", ".join(packed.not_in_worksheet))
+    return OK
+
+
+def run_similarity(args, workbook: Workbook) -> int:
+    from .catalogue import chapters
+    from .similarity import FLAGGED, chapter_report
+
+    known = chapters(workbook.solutions)
+    folder = course_folder(args, workbook).resolve()
+    wanted = [find_chapter(known, name) for name in args.chapters] if args.chapters else \
+        [c for c in known if any(folder.glob(f"submitted/*/{c.id}/{c.notebook}"))]
+    if not wanted:
+        raise WorkbookError(f"{folder}: no submissions here; grade the class first (aeworkbook grade)")
+    for chapter in wanted:
+        path, flagged = chapter_report(folder, chapter, workbook.chapters / chapter.id / chapter.notebook)
+        print(f"{chapter.id}: {len(flagged)} pair{'s' * (len(flagged) != 1)} at {FLAGGED:.0%} or more: {path}")
+        for pair in flagged:
+            print(f"  {pair.question}: {pair.students[0]} and {pair.students[1]} ({pair.score:.0%})")
     return OK
 
 

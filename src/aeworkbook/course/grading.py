@@ -22,10 +22,11 @@ from pathlib import Path
 
 import nbformat
 
+from . import late
 from .catalogue import Chapter, Workbook, WorkbookError, chapters, nbgrader_meta
 from .nbconfig import COURSE_ID, CELL_TIMEOUT, OUTPUT_LIMIT, course_config, sqlite_url
 from .sandbox import Limits, check_available
-from .submissions import LMS_PATTERN, Collected, Submission, collect, unpack
+from .submissions import LMS_PATTERN, TIMESTAMP, Collected, Submission, collect, unpack
 from .untrusted import printable
 
 
@@ -230,19 +231,37 @@ def cells_changed_since_graded(course: Course, chapter: Chapter) -> str | None:
             + " and ".join(f"{what} {', '.join(ids)}" for what, ids in (("adds", added), ("removes", removed)) if ids))
 
 
-def already_graded(course: Course, submission: Submission, graded: set) -> bool:
-    """The same notebook was graded before: its copy in submitted/ is identical and the gradebook has it."""
+def already_graded(course: Course, submission: Submission, graded: set, stamp: str | None) -> bool:
+    """The same notebook was graded before: its copy in submitted/ is identical, handed in at the same time
+    (``stamp``, the text of its timestamp.txt), and the gradebook has it."""
     copy = course.notebook("submitted", submission.student, submission.chapter)
+    stamp_file = copy.with_name(TIMESTAMP)
     return ((submission.student, submission.chapter.id) in graded
             and course.notebook("autograded", submission.student, submission.chapter).exists()
-            and copy.exists() and copy.read_text() == submission.content)
+            and copy.exists() and copy.read_text() == submission.content
+            and (stamp_file.read_text() if stamp_file.exists() else None) == stamp)
+
+
+def submission_time(submission: Submission, policy, problems: list) -> str | None:
+    """The text of the copy's timestamp.txt (nbgrader reads it for late penalties), or None."""
+    if submission.submitted_at is None:
+        return None
+    try:
+        return late.timestamp_text(late.parse_time(submission.submitted_at, late.zone(policy.timezone if policy
+                                                                                        else "UTC")))
+    except WorkbookError as error:
+        problems.append((printable(submission.student),
+                         printable(f"{submission.chapter.id}: {error}; graded as handed in on time")))
+        return None
 
 
 def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | None = None, dask: str | None = None,
           db_url: str | None = None, regrade_all: bool = False, lms_pattern: str = LMS_PATTERN,
           cell_timeout: int = CELL_TIMEOUT, progress: bool = True, sandbox: bool = True,
-          limits: Limits = Limits(), output_limit: int = OUTPUT_LIMIT, reveal_hidden_tests: bool = False) -> GradeRun:
+          limits: Limits = Limits(), output_limit: int = OUTPUT_LIMIT, reveal_hidden_tests: bool = False,
+          deadlines: Path | None = None) -> GradeRun:
     """Grade every submission in ``source`` (a folder or zip), in ``course_dir``; see the module's doc.
+    ``deadlines``: a late policy (``late.py``) to keep in the course; without it, the course's own, if any.
 
     With ``sandbox`` (the default), raises :class:`SandboxUnavailable` before anything is graded when
     bubblewrap cannot start here."""
@@ -258,19 +277,26 @@ def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | Non
     course = Course(str(workbook.root), str(course_dir), db_url or sqlite_url(course_dir), cell_timeout, sandbox,
                     limits, output_limit, reveal_hidden_tests)
     known = chapters(workbook.solutions)
+    ids = [chapter.id for chapter in known]
+    policy = late.install(deadlines, course_dir, ids) if deadlines else late.course_policy(course_dir, ids)
     with tempfile.TemporaryDirectory(prefix="aeworkbook-grade-") as scratch:
         collected: Collected = collect(unpack(Path(source), Path(scratch)), known, lms_pattern)
         prepare_gradebook(course, known, collected.students)
+        late.apply(course.db_url, COURSE_ID, policy)  # the due dates, before autograde compares with them
         graded_before = {(s, c) for s, chapters_ in gradebook_scores(course, known).items() for c in chapters_}
         todo: dict[str, list[Chapter]] = {}
         unchanged = 0
         for submission in collected.submissions:
-            if not regrade_all and already_graded(course, submission, graded_before):
+            stamp = submission_time(submission, policy, collected.problems)
+            if not regrade_all and already_graded(course, submission, graded_before, stamp):
                 unchanged += 1
                 continue
             copy = course.notebook("submitted", submission.student, submission.chapter)
             copy.parent.mkdir(parents=True, exist_ok=True)
             copy.write_text(submission.content)  # its cells matched to the chapter's (submissions.py)
+            copy.with_name(TIMESTAMP).unlink(missing_ok=True)
+            if stamp:
+                copy.with_name(TIMESTAMP).write_text(stamp)
             todo.setdefault(submission.student, []).append(submission.chapter)
 
     outcomes = []
@@ -284,6 +310,7 @@ def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | Non
                 outcome = student_outcome(future, futures[future], todo[futures[future]])
                 outcomes.append(outcome)
                 bar.update(len(outcome.chapters))
+    late.apply(course.db_url, COURSE_ID, policy)  # penalties from the final scores (hand grades included)
     return GradeRun(course, known, collected.students, sorted(outcomes, key=lambda o: o.student), collected.problems,
                     unchanged, time.perf_counter() - start, gradebook_scores(course, known))
 

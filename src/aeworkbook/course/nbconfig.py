@@ -16,6 +16,7 @@ from traitlets.config import Config
 from .catalogue import Workbook
 from .execute import GraderExecute
 from .feedback import HideHiddenTests
+from .late import POLICY_FILE
 from .sandbox import Limits
 from .webpages import configure_pages
 
@@ -80,6 +81,9 @@ def course_config(workbook: Workbook, course_dir: Path, *, release_dir: Path | N
         c.GenerateFeedback.preprocessors = [*default_of(GenerateFeedback, "preprocessors"), HideHiddenTests]
     # Pages made of a student's notebook (the formgrader's, the feedback) run none of it (webpages.py).
     configure_pages(c)
+    # Late work: the course's policy (deadlines.toml, see late.py) through nbgrader's late-submission plugin.
+    c.AssignLatePenalties.plugin_class = "aeworkbook.course.late.LatePenalty"
+    c.LatePenalty.policy_file = str(course_dir / POLICY_FILE)
     # Grades CSV: one row per student, a column per chapter, and the total.
     c.ExportApp.plugin_class = "aeworkbook.course.grades.ChapterGradesExport"
     return c

@@ -111,9 +111,10 @@ def written_summary(scores: dict, known: list[Chapter], waiting: dict) -> list[s
 
 def write_report(path: Path, scores: dict, known: list[Chapter], problems: list[tuple[str, str]],
                  failures: list[tuple[str, str, list[str]]], notes: list[tuple[str, str, list[str]]],
-                 isolation: str, waiting: dict | None = None) -> Path:
+                 isolation: str, waiting: dict | None = None, late: list[str] | None = None) -> Path:
     """``report.md`` beside its figure: per-exercise means, the figure, and every problem found;
-    ``isolation`` says how students' code ran (a warning, loud, when it ran without the sandbox)."""
+    ``isolation`` says how students' code ran (a warning, loud, when it ran without the sandbox);
+    ``late``: the policy and each late hand-in, when the course has deadlines."""
     summaries = summarise(scores, known)
     figure = plot_distribution(summaries, len(scores), path.with_suffix(".png"))
     banner = [f"> **{isolation}**" if isolation.startswith("WARNING") else isolation, ""]
@@ -125,6 +126,8 @@ def write_report(path: Path, scores: dict, known: list[Chapter], problems: list[
         lines.append(f"| {s.label} | {s.submitted} | {mean} | {share} |")
     lines += ["", f"![Scores per exercise]({figure.name})", ""]
     lines += written_summary(scores, known, waiting or {})
+    if late is not None:
+        lines += ["## Late work", "", *late, ""]
     lines += ["## Could not be graded", ""] + ([f"- {student}, {chapter}: {'; '.join(why)}"
                                                 for student, chapter, why in failures] or ["None."])
     lines += ["", "## Problems in the submissions", ""] + ([f"- {student}: {what}" for student, what in problems]

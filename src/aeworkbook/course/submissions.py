@@ -14,7 +14,12 @@ graded cells it carries (LMSs rename files: ``ch01_simple_sparse (1).ipynb``).
 Its cells are then matched to the chapter's by grade id (:func:`reconcile_cells`), so that a cell
 pasted from another copy or duplicated costs that cell only, not the notebook. Symbolic links are
 reported, never followed: a link to the instructor's solution would otherwise be graded as the
-student's work. Nothing here writes to the submitted files.
+student's work.
+When it was handed in comes from the LMS file name's ``timestamp`` group, or from
+a ``timestamp.txt`` in nbgrader's own layout, ``<student>/<chapter id>/`` (as ``nbgrader
+collect`` leaves it). Anywhere else a ``timestamp.txt`` may be a student's own upload
+(Moodle's folder per student holds whatever the student handed in): it is ignored.
+Nothing here writes to the submitted files.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from .untrusted import printable
 # "<assignment>_<student>_attempt_<timestamp>_<file name>"
 LMS_PATTERN = r".+_(?P<student_id>\w+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>.+)"
 IGNORED = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db"}
+TIMESTAMP = "timestamp.txt"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
 
 
@@ -48,6 +54,7 @@ class Submission:
     chapter: Chapter
     path: Path  # the file as submitted (read, never written)
     content: str = ""  # the notebook to grade: as submitted, its cells matched to the chapter's
+    submitted_at: str | None = None  # when it was handed in, as the LMS or timestamp.txt wrote it
 
 
 @dataclass
@@ -102,6 +109,7 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
     """Every student's chapter notebooks in ``folder``, and a line for each thing that is not one."""
     found = Collected()
     per_student: dict[str, list[tuple[Path, str]]] = {}  # student -> [(file, name it was submitted under)]
+    times: dict[Path, str] = {}  # an LMS file, or the folder of a timestamp.txt -> its time
     entries = sorted(p for p in folder.iterdir() if not hidden(p.name))
     for entry in entries:
         if entry.is_symlink():
@@ -110,7 +118,14 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
         if entry.is_dir():
             links: list[Path] = []
             per_student.setdefault(entry.name, [])
-            per_student[entry.name] += [(f, str(f.relative_to(entry))) for f in visible_files(entry, links)]
+            for f in visible_files(entry, links):
+                if f.name == TIMESTAMP and f.parent.parent == entry and any(f.parent.name == c.id for c in known):
+                    times[f.parent] = f.read_text(errors="replace").strip()
+                elif f.name == TIMESTAMP:
+                    found.problem(entry.name, f"{f.relative_to(entry)}: not in nbgrader's <student>/<chapter>/ "
+                                  "layout, so possibly the student's own file: ignored (handed in on time)")
+                else:
+                    per_student[entry.name].append((f, str(f.relative_to(entry))))
             for link in links:
                 found.problem(entry.name, f"{link.relative_to(entry)}: a symbolic link (not followed, not graded)")
             continue
@@ -119,6 +134,8 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
             found.problem("-", f"{entry.name}: not in a student folder and not an LMS file name (ignored)")
         else:
             per_student.setdefault(info["student_id"], []).append((entry, info["file_id"]))
+            if info.get("timestamp"):
+                times[entry] = info["timestamp"]
 
     for student, files in sorted(per_student.items()):
         if not STUDENT_ID.match(student):
@@ -147,7 +164,8 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
             chapter = next(ch for ch in known if ch.id == chapter_id)
             if Path(name).name != chapter.notebook:
                 found.problem(student, f"{name}: graded as {chapter.id} (expected the name {chapter.notebook})")
-            found.submissions.append(Submission(student, chapter, path, contents[path]))
+            stamp = times.get(path) or times.get(path.parent)
+            found.submissions.append(Submission(student, chapter, path, contents[path], stamp))
     return found
 
 

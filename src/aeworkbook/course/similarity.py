@@ -1,0 +1,163 @@
+"""Copied answers: every pair of students compared, exercise by exercise and written answer by written answer.
+
+The comparison is copydetect's (https://github.com/blingenf/copydetect): each answer is tokenised with
+Pygments, names and strings are replaced by placeholders (so renaming variables changes nothing) and
+comments and blanks dropped, then fingerprinted by winnowing k-grams (Schleimer, Wilkerson and Aiken,
+SIGMOD 2003; the method of MOSS), so that reordered statements keep most of their fingerprints. What every
+student was given is boilerplate whose fingerprints count for nobody: the released stub of the cell (the
+``chapters/`` version: signature, docstring, ``raise NotImplementedError()``) and the chapter's own code
+(every other code cell of the released notebook). A pair's score is the smaller of the two shares of an
+answer's fingerprints found in the other: a copy shares nearly everything both ways, while two independent
+answers to a short exercise often share one answer's few lines (the larger share flagged twice as many
+independent pairs on the fabricated class, tests/copies.py).
+
+Written answers are compared as text, lowercased, with the question and the released placeholder as
+boilerplate. The report is HTML, each pair side by side with the shared passages marked; student text is
+escaped (copydetect's ``highlight_overlap`` with ``escape_html``), never markup.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .catalogue import Chapter, nbgrader_meta
+
+FLAGGED = 0.6  # a pair scoring this or more is flagged (precision and recall measured in the README)
+
+
+@dataclass(frozen=True)
+class Question:
+    grade_id: str
+    code: bool  # an exercise's answer cell; else a written answer
+    boilerplate: str  # what every student was given
+
+
+@dataclass(frozen=True)
+class Pair:
+    question: str
+    students: tuple[str, str]
+    score: float
+    marked: tuple[str, str]  # each answer as escaped HTML, the shared passages in <mark>
+
+
+def fingerprint(name: str, text: str, code: bool, boilerplate=None):
+    from copydetect import CodeFingerprint, defaults
+
+    window = defaults.GUARANTEE_THRESHOLD - defaults.NOISE_THRESHOLD + 1
+    return CodeFingerprint(f"{name}.py" if code else f"{name}.txt", defaults.NOISE_THRESHOLD, window,
+                           boilerplate=boilerplate, filter=code, fp=io.StringIO(text if code else text.lower()))
+
+
+@functools.lru_cache(maxsize=8)  # a chapter's questions share its code
+def boilerplate_hashes(text: str, code: bool) -> list[int]:
+    return list(fingerprint("boilerplate", text, code).hashes)
+
+
+def compare(question: Question, answers: dict[str, str]) -> list[Pair]:
+    """Every pair of ``answers`` ({student: text}) to ``question``, the most similar first. Answers that are
+    only boilerplate (left as released) are left out."""
+    from copydetect import compare_files
+    from copydetect.utils import highlight_overlap
+
+    given = boilerplate_hashes(question.boilerplate, question.code)
+    prints = {student: fingerprint(student, text, question.code, given) for student, text in sorted(answers.items())}
+    prints = {student: p for student, p in prints.items() if p.hashes}
+    students = list(prints)
+    pairs = []
+    for i, a in enumerate(students):
+        for b in students[i + 1:]:
+            _, shares, slices = compare_files(prints[a], prints[b])
+            if not min(shares):
+                continue
+            marked = tuple(highlight_overlap(prints[s].raw_code if question.code else answers[s], cut,
+                                             "<mark>", "</mark>", escape_html=True)[0]
+                           for s, cut in zip((a, b), slices))
+            pairs.append(Pair(question.grade_id, (a, b), float(min(shares)), marked))
+    return sorted(pairs, key=lambda p: (-p.score, p.students))
+
+
+def questions(chapter: Chapter, released) -> list[Question]:
+    """The chapter's exercises and written answers, each with what the released notebook gave everyone."""
+    code_cells = [cell.source for cell in released.cells if cell.cell_type == "code"]
+    by_id = {nbgrader_meta(cell).get("grade_id"): (index, cell) for index, cell in enumerate(released.cells)}
+    found = [Question(e.answer_id, True, "\n\n".join(code_cells)) for e in chapter.exercises]
+    for written in chapter.written:
+        index, cell = by_id[written.grade_id]
+        before = released.cells[index - 1].source if index else ""
+        found.append(Question(written.grade_id, False, f"{before}\n\n{cell.source}"))
+    return found
+
+
+def class_answers(course_dir: Path, chapter: Chapter) -> dict[str, dict[str, str]]:
+    """{grade id: {student: answer}} from the copies of the submissions in the course (``submitted/``)."""
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted(Path(course_dir).glob(f"submitted/*/{chapter.id}/{chapter.notebook}")):
+        student = path.parent.parent.name
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # grade already reported it; nothing to compare
+            continue
+        for cell in nb.cells:
+            grade_id = nbgrader_meta(cell).get("grade_id")
+            if grade_id:
+                found.setdefault(grade_id, {})[student] = cell.source
+    return found
+
+
+PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; }}
+td, th {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }}
+.side {{ display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }}
+pre {{ background: #f6f6f6; padding: 0.6em; white-space: pre-wrap; }} mark {{ background: #ffd54f; }}
+.flag {{ color: #b00020; font-weight: bold; }}
+</style></head><body>
+<h1>{title}</h1>
+<p>Pairs of students whose answers share the most, per question, by copydetect (winnowed fingerprints of
+the answers with names, strings, comments and layout ignored, and the released stub and the chapter's own
+code removed). A score is the smaller of the shares of each answer found in the other; pairs at {flagged:.0%} or more
+are flagged. Similar is not copied: read both answers.</p>
+{summary}
+{sections}
+</body></html>
+"""
+
+
+def write_report(path: Path, chapter: Chapter, ranked: dict[str, list[Pair]], shown: int = 10) -> Path:
+    """One HTML page for the chapter: a table of the flagged pairs, then each question's top ``shown`` pairs
+    side by side."""
+    flagged = sorted((p for pairs in ranked.values() for p in pairs if p.score >= FLAGGED), key=lambda p: -p.score)
+    rows = "".join(f"<tr><td>{html.escape(p.question)}</td><td>{html.escape(p.students[0])}</td>"
+                   f"<td>{html.escape(p.students[1])}</td><td>{p.score:.0%}</td></tr>" for p in flagged)
+    summary = (f"<h2>Flagged pairs ({len(flagged)})</h2><table><tr><th>question</th><th>student</th><th>student</th>"
+               f"<th>score</th></tr>{rows}</table>") if flagged else "<h2>No pair flagged</h2>"
+    sections = []
+    for question, pairs in ranked.items():
+        sections.append(f"<h2>{html.escape(question)}</h2>")
+        if not pairs:
+            sections.append("<p>Fewer than two answers beyond what was released.</p>")
+        for pair in pairs[:shown]:
+            flag = ' class="flag"' if pair.score >= FLAGGED else ""
+            sections.append(f"<h3{flag}>{html.escape(pair.students[0])} and {html.escape(pair.students[1])}: "
+                            f"{pair.score:.0%}</h3><div class=\"side\">"
+                            + "".join(f"<pre>{text}</pre>" for text in pair.marked) + "</div>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(PAGE.format(title=html.escape(f"Similar answers: {chapter.id}"), flagged=FLAGGED,
+                                summary=summary, sections="\n".join(sections)))
+    return path
+
+
+def chapter_report(course_dir: Path, chapter: Chapter, released_path: Path) -> tuple[Path, list[Pair]]:
+    """Compare the class's answers to every question of ``chapter``; write ``similarity/<chapter>.html``."""
+    released = nbformat.read(released_path, as_version=4)
+    answers = class_answers(course_dir, chapter)
+    ranked = {q.grade_id: compare(q, answers.get(q.grade_id, {})) for q in questions(chapter, released)}
+    path = write_report(Path(course_dir) / "similarity" / f"{chapter.id}.html", chapter, ranked)
+    return path, [p for pairs in ranked.values() for p in pairs if p.score >= FLAGGED]
