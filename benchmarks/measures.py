@@ -546,9 +546,52 @@ def ch08_beyond_vae(ns: dict, figures: Figures) -> list[dict]:
     return rows
 
 
+def ch09_at_work(ns: dict, figures: Figures) -> list[dict]:
+    mnist, fashion = ns["mnist"], ns["fashion"]
+    auroc = ns["detection_auroc"]
+    rows = []
+    normal_test, held_out = ns["normal_test"], ns["test_sets"][f"held-out digit {ns['HELD_OUT']}"]
+    detector, pca = ns["digit_detector"], ns["pca_detector"]
+
+    def detection(model, anomalies):
+        return auroc(ns["anomaly_scores"](model, normal_test), ns["anomaly_scores"](model, anomalies))
+
+    rows.append(model_row(
+        "detector", f"deep AE 784-128-32-128-784, trained without the digit {ns['HELD_OUT']}", detector,
+        f"MNIST digits other than {ns['HELD_OUT']}", "ReLU inside, sigmoid output, BCE, Adam", figures,
+        **reconstruction(normal_test, detector.predict(normal_test, verbose=0)),
+        figure={"name": f"AUROC, held-out {ns['HELD_OUT']}s against the other test digits",
+                "value": detection(detector, held_out), "fashion": detection(detector, fashion.x_test),
+                "pca": detection(pca, held_out), "pca_fashion": detection(pca, fashion.x_test)}))
+
+    trap = {name: {"auroc": auroc(*pair)} for name, pair in ns["scores"].items()}
+    for name in ("cross-entropy (-log-likelihood)", "VAE -ELBO"):
+        inside, outside = ns["scores"][name]
+        trap[name]["corrected"] = auroc(inside - ns["fashion_entropy"], outside - ns["mnist_entropy"])
+    for key, model, score, setup in [
+            ("likelihood", ns["fashion_detector"], "cross-entropy (-log-likelihood)", "ReLU inside, sigmoid output, BCE, Adam"),
+            ("elbo", ns["fashion_vae"], "VAE -ELBO", "VAE 784-150-100-10-100-150-784, Bernoulli decoder, BCE + latent loss / 784, Adam")]:
+        rows.append(model_row(
+            key, f"Fashion-MNIST model scoring MNIST digits by {score}", model, "Fashion-MNIST", setup, figures,
+            figure={"name": f"AUROC Fashion-MNIST → MNIST by {score}", "value": trap[score]["auroc"],
+                    "corrected": trap[score]["corrected"], "mse_auroc": trap["squared error"]["auroc"]}))
+
+    accuracy = {name: ns["spliced_accuracy"](ns["body"], ns["head"], ns["uncentred"](sae), mnist.x_test, mnist.y_test)
+                for name, (sae, _, _) in ns["saes"].items()}
+    for name, (sae, _, _) in ns["saes"].items():
+        report = ns["reports"][name]
+        rows.append(model_row(
+            name.replace(" ", "_"), f"SAE 64-{ns['N_LATENTS']}-64, {name}", sae, "the MNIST classifier's 64 hidden activations",
+            "centred, unit-norm decoder directions, MSE, Adam", figures,
+            figure={"name": "fraction of variance unexplained (test)", "value": report["fvu"], "l0": report["l0"],
+                    "dead": report["dead"], "spliced": accuracy[name], "classifier": ns["classifier_accuracy"]}))
+    return rows
+
+
 CHAPTERS = {f.__name__: f for f in (ch01_simple_sparse, ch02_deep, ch03_denoising, ch04_kl_divergence, ch05_vae,
                                         ch06_convolutional_sequence,
-                                        ch07_contractive_pretraining, ch08_beyond_vae)}
+                                        ch07_contractive_pretraining, ch08_beyond_vae,
+                                        ch09_at_work)}
 
 
 def measure_chapter(chapter: str, ns: dict, figure_dir: str, out_json: str) -> None:

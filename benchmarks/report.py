@@ -17,6 +17,8 @@ GERON = "Géron, *handson-ml3*, ch. 17"
 KERAS_IO = "keras-io, *Convolutional autoencoder for image denoising*"
 KERAS_IO_VQ = "keras-io, *Vector-Quantized Variational Autoencoders*"
 DESIGN_NOTE = "DESIGN.md table"
+NALISNICK = "Nalisnick et al., *Do deep generative models know what they don't know?* (2019)"
+GAO = "Gao et al., *Scaling and evaluating sparse autoencoders* (2024)"
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,23 @@ def vq_keras_io(row, rows):
                 f"{row['figure']['perplexity']:.1f}, {row['figure']['dead_codes']} dead codes of 64")
 
 
+def likelihood_trap(row, rows):
+    value, corrected = row["figure"]["value"], row["figure"]["corrected"]
+    return value < 0.5, (f"AUROC {value:.3f} {'<' if value < 0.5 else '≥'} 0.5: MNIST scores as more normal; "
+                         f"corrected for the pixels' entropy {corrected:.3f}; squared error {row['figure']['mse_auroc']:.3f}")
+
+
+def top_k_beats_l1(row, rows):
+    """Against the L1 SAE with the nearest L0: a lower FVU and fewer dead latents."""
+    ours = row["figure"]
+    l1 = min((r["figure"] for key, r in rows.items() if key.startswith("L1")), key=lambda f: abs(f["l0"] - ours["l0"]))
+    ok_fvu, ok_dead = ours["value"] < l1["value"], ours["dead"] < l1["dead"]
+    return ok_fvu and ok_dead, (
+        f"FVU {ours['value']:.3f} at L0 {ours['l0']:.1f} {'<' if ok_fvu else '≥'} the nearest L1 SAE's {l1['value']:.3f} "
+        f"at L0 {l1['l0']:.1f} (reconstructs better: {'yes' if ok_fvu else 'no'}); dead latents {ours['dead']} "
+        f"{'<' if ok_dead else '≥'} its {l1['dead']} (fewer dead: {'yes' if ok_dead else 'no'})")
+
+
 # References with two rows each: the chapter's model on its budget, and a reference set-up on the reference's.
 KERAS_IO_CONV = Reference(
     KERAS_IO + "; " + DESIGN_NOTE,
@@ -202,6 +221,17 @@ REFERENCES = {
     ("ch07_contractive_pretraining", "end_to_end"): Reference(
         GERON + "; " + DESIGN_NOTE, "Fashion-MNIST, 100-30, MSE, Nadam, linear output, 20 epochs, batch 32",
         "val MSE 0.0132", loss_at_most("val_mse", 0.0132, label="val MSE"), "sigmoid output, not linear"),
+    ("ch09_at_work", "likelihood"): Reference(
+        NALISNICK, "Glow, PixelCNN and VAE likelihoods of models trained on Fashion-MNIST, MNIST test images as the "
+        "out-of-distribution set", "AUROC far below 0.5 (MNIST gets the higher likelihood)", likelihood_trap,
+        "a deep autoencoder's Bernoulli cross-entropy (a reconstruction likelihood), not a density model"),
+    ("ch09_at_work", "elbo"): Reference(
+        NALISNICK, "as above", "AUROC far below 0.5 (direction)", likelihood_trap,
+        "a one-sample -ELBO of a small dense VAE (10 codings)"),
+    ("ch09_at_work", "top-16"): Reference(
+        GAO, "SAEs on GPT-2 small and GPT-4 activations, TopK against ReLU + L1, with their initialisation and AuxK loss",
+        "at the same L0, top-k has a lower reconstruction error and fewer dead latents (direction)", top_k_beats_l1,
+        "a 64-neuron MNIST classifier layer, 256 latents, no AuxK loss, untied weights initialised at random"),
     ("ch05_vae", "vae"): Reference(
         GERON + "; " + DESIGN_NOTE, "Fashion-MNIST, 150-100, 10 codings, 25 epochs, batch 128",
         "val 0.0311 (MSE + KL/784)", vae_loss, "sigmoid output, not linear"),
@@ -383,6 +413,14 @@ def figure_text(row: dict) -> str:
     if "perplexity" in figure:
         text += (f"; perplexity {figure['perplexity']:.1f}, {figure['dead_codes']} dead codes (before restoring: "
                  f"{figure['before_restore']['perplexity']:.1f}, {figure['before_restore']['dead_codes']})")
+    if "fashion" in figure:
+        text += (f"; against Fashion-MNIST {figure['fashion']:.3f}; PCA-32: {figure['pca']:.3f} and "
+                 f"{figure['pca_fashion']:.3f}")
+    if "corrected" in figure:
+        text += f"; corrected for the pixels' entropy: {figure['corrected']:.3f}"
+    if "dead" in figure:
+        text += (f"; L0 {figure['l0']:.1f}, dead latents {figure['dead']}; spliced-in test accuracy "
+                 f"{figure['spliced']:.1%} (classifier alone {figure['classifier']:.1%})")
     if "near_target" in figure:
         text += f"; {figure['near_target']:.0%} within 0.05 of 0.1"
     return text
@@ -453,7 +491,8 @@ def render(results: dict) -> str:
             else:
                 ref_text, verdict = "none (a comparison model for the chapter's point)", "—"
             bce = f"{row['val_bce']:.4f}" if "val_bce" in row else "—"
-            mse = f"{row['val_mse']:.4f}" if "val_mse" in row else f"{row.get('cloud_mse', float('nan')):.5f} (cloud)"
+            mse = (f"{row['val_mse']:.4f}" if "val_mse" in row
+                   else f"{row['cloud_mse']:.5f} (cloud)" if "cloud_mse" in row else "—")
             setup = f"{row['data']}; {row['setup']}; batch {row['batch_size']}, {row['train_size']:,} training images"
             out.append(f"| {chapter[:4]} | {row['label']} | {setup} | {row['epochs']} | {minutes(row['wall_seconds'])} "
                        f"| {bce} | {mse} | {figure_text(row)} | {pca_text(row)} | {ref_text} | {verdict} |")
