@@ -5,8 +5,16 @@ and the wrong-answer checks use it too, so every path scores a notebook the same
 nbgrader's own execution it
 
 - starts the kernel in the bubblewrap sandbox (:mod:`.sandbox`) when ``sandbox`` is on;
+- audits the code a student could write before anything runs (:mod:`.audit`): reaches into the grading
+  machinery are flagged, with cell and line, in the notebook's metadata and in a cell at its top;
 - runs the guard (:mod:`.guard`) before every graded test cell, so that an answer that replaced
   ``numpy.testing`` or silenced IPython's tracebacks earns nothing from it;
+- runs each test cell's visible part in its place, and its hidden tests only after the last cell, silently
+  and out of the history (so that no student cell ever runs after them: nothing a student's code records
+  of them can reach an output); a hidden failure becomes the test cell's error, with its type and, only
+  when it is a message written in the hidden tests, its message. Checks that must fail (canaries) are
+  run among them: if the kernel reports one as passed, its machinery was tampered with, and every test
+  of the notebook scores 0, flagged;
 - keeps at most ``output_limit`` bytes of output per notebook: the head is kept, and a line says
   how much was cut (errors and a trace of stderr are always kept, since they decide scores);
 - puts a test cell's errors before its other outputs: nbgrader scores the first execute_result it
@@ -18,22 +26,63 @@ nbgrader's own execution it
 from __future__ import annotations
 
 import ast
+import builtins
+import copy
 import json
+import secrets
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
-from nbformat.v4 import new_output
+from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
+from .audit import audit_notebook
 from .catalogue import nbgrader_meta
 
 # Evaluated as user expressions of an empty request: no cell code runs, so no input transformer or
 # cell hook of the student's sees them, and the reply carries the guard's own answer.
 SNAPSHOT = "__import__('importlib').import_module('aeworkbook.course.guard').snapshot()"
 RESTORE = "__import__('sys').modules['aeworkbook.course.guard'].restore()"
+KEEP = "__import__('importlib').import_module('aeworkbook.course.guard').keep(%d)"
+RECALL = "__import__('importlib').import_module('aeworkbook.course.guard').recall(%d)"
+# Checks that must fail, each with its own message: a kernel that reports one as passed was tampered with.
+CANARIES = ("assert False, {nonce!r}",
+            "import numpy.testing\nnumpy.testing.assert_allclose([0.0], [1.0], err_msg={nonce!r})",
+            "assert isinstance(1, str), {nonce!r}")
+TAMPERED = ("the kernel reported a check that must fail as passed (a canary): its machinery was tampered with, "
+            "and every test of this notebook scores 0")
 CUT = "\n[output cut:"
 STDERR_KEPT = 200  # characters of a stderr stream kept past the output limit: its presence scores 0
+
+
+REPLAYED = ("timeout", "sandbox", "guard", "hidden_last", "output_limit", "kernel_name", "iopub_timeout")
+
+
+def split_hidden(source: str) -> tuple[str, str]:
+    """A test cell's visible part (hidden regions blanked, so that line numbers stay) and its hidden tests."""
+    from .feedback import HIDDEN  # feedback imports this module
+
+    hidden = "".join(match.group() + "\n" for match in HIDDEN.finditer(source))
+    return HIDDEN.sub(lambda match: "\n" * match.group().count("\n"), source), hidden
+
+
+def hidden_failure(content: dict, source: str) -> dict:
+    """The error output of a failed hidden test: its type when a builtin's, and its message only when it
+    is a string written in the test cell's ``source`` (never values, never what the student's code raised)."""
+    ename = content.get("ename") or "Error"
+    ename = ename if isinstance(getattr(builtins, ename, None), type) else "Error"
+    evalue = str(content.get("evalue", ""))
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        tree = ast.Module(body=[], type_ignores=[])
+    formatted = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+    literals = {node.value for node in ast.walk(tree)  # whole strings: an f-string's parts may hold values
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in formatted}
+    message = max((text for text in literals if len(text) >= 10 and " " in text and text in evalue), key=len, default="")
+    evalue = f"{message} (in the hidden tests)" if message else "(in the hidden tests)"
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
 def is_test_cell(cell) -> bool:
@@ -53,6 +102,8 @@ class GuardFailed(Exception):
 class GraderExecute(Execute):
     sandbox = Bool(False, help="run the kernel in the bubblewrap sandbox").tag(config=True)
     guard = Bool(True, help="restore the testing machinery before each graded test cell").tag(config=True)
+    audit = Bool(True, help="flag code that reaches into the grading machinery").tag(config=True)
+    hidden_last = Bool(True, help="run the hidden tests after the last cell, out of every cell's reach").tag(config=True)
     output_limit = Integer(1_000_000, help="bytes of cell output kept per notebook").tag(config=True)
     # Output still arriving after a cell's reply (a flood draining) must not fail the whole notebook.
     iopub_timeout = Integer(30).tag(config=True)
@@ -73,20 +124,46 @@ class GraderExecute(Execute):
         self._kept = self._cut = 0  # bytes of output kept and cut
         self._running = None  # the index of the cell being executed
         self._snapshot_taken = self._student_code_ran = False
+        self.flags: list[str] = []  # reaches into the grading machinery: the audit's, and tampering seen
+        self._deferred: list = []  # (index, cell, hidden tests) of test cells whose hidden tests wait
 
     # -- the whole notebook ----------------------------------------------------------------------------
 
     def preprocess(self, nb, resources=None, km=None):
         self.reset()
+        if self.audit:
+            self.flags = [str(flag) for flag in audit_notebook(nb)]
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:
             nb, resources = self.nb, self.resources
+            waiting, died_at = self._deferred, self._running
             self._after_dead_kernel(nb)
+            if waiting:
+                self._replay(nb, resources, died_at, waiting)
         if self._cut:
             self.notes.append(f"output cut: {self._cut:,} bytes beyond the first {self.output_limit:,} not kept")
         self._record_notes(nb)
         return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if index == len(self.nb.cells) - 1:
+            self.run_hidden_tests()
+        return cell, resources
+
+    def _replay(self, nb, resources, died_at: int, waiting: list) -> None:
+        """The kernel died before the hidden tests ran: run the cells before the one that killed it again, in
+        a new kernel, for the hidden tests of the test cells among them (an answer that crashes costs its
+        own exercise, not the ones before it)."""
+        before = copy.deepcopy(nb)
+        before.cells = before.cells[:died_at]
+        replay = type(self)(config=self.config, audit=False, **{name: getattr(self, name) for name in REPLAYED})
+        replayed, _ = replay.preprocess(before, copy.deepcopy(resources))
+        for index, cell, _ in waiting:
+            cell.outputs = replayed.cells[index].outputs
+        self.flags += [flag for flag in replay.flags if flag not in self.flags]
+        self.notes.append(f"the hidden tests of the cells before cell {died_at + 1} ran in a second run of those cells")
 
     def _after_dead_kernel(self, nb) -> None:
         index = self._running if self._running is not None else len(nb.cells)
@@ -103,6 +180,12 @@ class GraderExecute(Execute):
     def _record_notes(self, nb) -> None:
         # Kept in the notebook's metadata, which the autograded copy keeps; the grading job reads it.
         nb.metadata.setdefault("aeworkbook", {})["grader_notes"] = self.notes
+        nb.metadata["aeworkbook"]["flags"] = self.flags
+        if self.flags:  # at the top of the autograded copy and of the feedback: impossible to miss
+            nb.cells.insert(0, new_markdown_cell(
+                "**Flagged for review.** The grader found code that reaches into the grading machinery; "
+                "an instructor will read these cells before the score stands:\n\n"
+                + "\n".join(f"- `{flag}`" for flag in self.flags)))
 
     # -- one cell --------------------------------------------------------------------------------------
 
@@ -125,7 +208,18 @@ class GraderExecute(Execute):
                 if restored:
                     self.notes.append(f"before cell {cell_index + 1}, put back what an answer replaced: "
                                       + ", ".join(restored[:8]) + (" ..." if len(restored) > 8 else ""))
-        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        visible, hidden = split_hidden(cell.source) if test and self.hidden_last else (cell.source, "")
+        source, cell.source = cell.source, visible
+        try:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            cell.source = source
+        if hidden:
+            try:
+                await self._run_quietly(KEEP % cell_index)
+                self._deferred.append((cell_index, cell, hidden))
+            except GuardFailed as failure:
+                cell.outputs.append(new_output("error", ename="GuardFailed", evalue=str(failure), traceback=[]))
         if test:  # nbgrader scores the first decisive output: an error must come before any result
             cell.outputs.sort(key=lambda output: not scores_zero(output))
         if guarded and locked and not test and not self._student_code_ran:
@@ -135,6 +229,53 @@ class GraderExecute(Execute):
         return cell
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds the synchronous name to its own method
+
+    async def async_run_hidden_tests(self) -> None:
+        """Run the waiting hidden tests, each in the namespace its visible part left, with the canaries at
+        random places among them; record each failure as its test cell's error."""
+        waiting, self._deferred = self._deferred, []
+        if not waiting:
+            return
+        nonces = [f"canary {secrets.token_hex(8)}" for _ in CANARIES]
+        order = list(waiting)
+        for canary, nonce in zip(CANARIES, nonces):
+            order.insert(secrets.randbelow(len(order) + 1), (None, None, canary.format(nonce=nonce)))
+        done, tampered = set(), False
+        try:
+            if self.guard and self._snapshot_taken:
+                await self._run_quietly(RESTORE)
+            for index, cell, code in order:
+                if index is not None:
+                    await self._run_quietly(RECALL % index)
+                content = await self._run_silently(code)
+                if index is None:
+                    tampered |= not (content.get("status") == "error" and any(n in str(content.get("evalue"))
+                                                                              for n in nonces))
+                elif content.get("status") != "ok":
+                    cell.outputs.append(hidden_failure(content, cell.source))
+                done.add(index)
+        except (GuardFailed, DeadKernelError) as failure:
+            why = "the kernel died" if isinstance(failure, DeadKernelError) else "the grader's guard could not run"
+            self.notes.append(f"the hidden tests did not all run: {why}")
+            for index, cell, _ in waiting:
+                if index not in done:
+                    cell.outputs.append(new_output("error", ename=type(failure).__name__,
+                                                   evalue=f"the hidden tests did not run: {why}", traceback=[]))
+        if tampered:
+            self.flags.append(TAMPERED)
+            cells = {id(c): c for c in [*(c for c in self.nb.cells if is_test_cell(c)), *(c for _, c, _ in waiting)]}
+            for cell in cells.values():
+                cell.outputs.append(new_output("error", ename="TamperingDetected", evalue=TAMPERED, traceback=[]))
+        for _, cell, _ in waiting:
+            cell.outputs.sort(key=lambda output: not scores_zero(output))
+
+    run_hidden_tests = run_sync(async_run_hidden_tests)
+
+    async def _run_silently(self, code: str) -> dict:
+        """Run code in the kernel as no cell: no history, no cell hooks, its output read by no one; the reply."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        reply = await self.async_wait_for_reply(msg_id)
+        return (reply or {}).get("content") or {"status": "error", "ename": "CellTimeoutError", "evalue": ""}
 
     async def _run_quietly(self, expression: str):
         """Evaluate grader code in the kernel without touching the notebook; return its value."""

@@ -15,9 +15,11 @@ from .handgrading import waiting
 
 
 class ChapterGradesExport(ExportPlugin):
-    """Write ``student_id, <chapter>..., total, max_total, to_grade_by_hand, total_is`` to ``--to`` (default
-    ``grades.csv``). ``to_grade_by_hand`` counts written answers that wait for a manual grade; while any
-    does, ``total_is`` says ``provisional`` (they count 0 until graded), else ``final``."""
+    """Write ``student_id, <chapter>..., total, max_total, to_grade_by_hand, total_is, flags`` to ``--to``
+    (default ``grades.csv``). ``to_grade_by_hand`` counts written answers that wait for a manual grade; while
+    any does, ``total_is`` says ``provisional`` (they count 0 until graded), else ``final``. ``flags`` names
+    the chapters the grader flagged for review (code that reaches into the grading machinery: see
+    ``report.md``)."""
 
     def export(self, gradebook: Gradebook) -> None:
         chapters = sorted(a.name for a in gradebook.assignments if not self.assignment or a.name in self.assignment)
@@ -27,9 +29,9 @@ class ChapterGradesExport(ExportPlugin):
         self.log.info("Exporting %d students x %d chapters to %s", len(students), len(chapters), path)
         with open(path, "w", newline="") as out:
             writer = csv.writer(out)
-            writer.writerow(["student_id", *chapters, "total", "max_total", "to_grade_by_hand", "total_is"])
+            writer.writerow(["student_id", *chapters, "total", "max_total", "to_grade_by_hand", "total_is", "flags"])
             for student in students:
-                scores, to_grade = [], 0
+                scores, to_grade, flagged = [], 0, []
                 for chapter in chapters:
                     try:
                         submission = gradebook.find_submission(chapter, student)
@@ -38,5 +40,7 @@ class ChapterGradesExport(ExportPlugin):
                         continue
                     scores.append(submission.score)
                     to_grade += len(waiting(submission))
+                    flagged += [chapter] if any(notebook.flagged for notebook in submission.notebooks) else []
                 total = sum(score for score in scores if score != "")
-                writer.writerow([student, *scores, total, max_total, to_grade, "provisional" if to_grade else "final"])
+                writer.writerow([student, *scores, total, max_total, to_grade, "provisional" if to_grade else "final",
+                                 " ".join(flagged)])

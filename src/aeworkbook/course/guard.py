@@ -166,3 +166,22 @@ def _put_back(owner, name: str, value) -> None:
         type.__setattr__(owner, name, value)
     else:
         vars(owner)[name] = value
+
+
+# -- the namespace each test cell's hidden tests run in -------------------------------------------------------------
+
+_kept: dict = {}
+
+
+def keep(key) -> None:
+    """Remember the notebook's namespace as a test cell's visible part left it: its hidden tests, run after
+    the last cell, see the same names (the cell's own helpers, not what later cells bound to those names)."""
+    shell, _ = _shell_and_kernel()
+    _kept[key] = dict(shell.user_ns)
+
+
+def recall(key) -> None:
+    """Put back the namespace :func:`keep` saw under ``key``."""
+    namespace = _shell_and_kernel()[0].user_ns
+    namespace.clear()
+    namespace.update(_kept[key])
