@@ -387,3 +387,49 @@ def tampering_class() -> dict:
     """One blank chapter-1 hand-in per trick, plus one with a cell added above the set-up cell."""
     students = {name: (False, [Handin(TAMPERING_CHAPTER, solved=set(), edit=tamper(name))]) for name in TAMPERING}
     return students | {"upstairs": (False, [Handin(TAMPERING_CHAPTER, solved=set(), edit=add_cell_above_set_up)])}
+
+
+# A student who reads the test cells back every way it can, and prints what it finds in its own cells: the
+# input history (In, _ih, the history database), linecache, ipykernel's cell files, pre_run_cell's
+# ExecutionInfo, a do_execute patched to keep each request's code, a trace function reading each frame's
+# file, and a display that a post_run_cell callback updates afterwards. Appended to every answer cell of a
+# blank chapter 1.
+EXFILTRATE = '''
+import glob, linecache, sys
+shell = get_ipython()
+if "seen" not in globals():
+    seen, files, handle = [], set(), display("listening", display_id=True)
+def keep_cell(info):
+    seen.append(info.raw_cell)
+def show(result):
+    handle.update("\\n".join(seen))
+shell.events.register("pre_run_cell", keep_cell)
+shell.events.register("post_run_cell", show)
+kernel_class = type(shell.kernel)
+if not hasattr(kernel_class, "genuine_execute"):
+    kernel_class.genuine_execute = kernel_class.do_execute
+async def do_execute(self, code, *args, **kwargs):
+    seen.append(code)
+    return await kernel_class.genuine_execute(self, code, *args, **kwargs)
+kernel_class.do_execute = do_execute
+def tracer(frame, event, arg):
+    name = frame.f_code.co_filename
+    if event == "call" and name not in files and name.startswith(("<", "/tmp")):  # cells, not libraries
+        files.add(name)
+        seen.append("".join(linecache.getlines(name)))
+sys.settrace(tracer)
+print("\\n".join(In + _ih))  # plain text, so that the test finds every line as written
+print("\\n".join(entry[2] for entry in shell.history_manager.get_range(raw=True)))
+print("\\n".join("".join(entry[2]) for entry in list(linecache.cache.values()) if len(entry) > 2))
+print("\\n".join(open(path).read() for path in glob.glob("/tmp/**/*.py", recursive=True)))
+print("\\n".join(seen))
+'''
+
+
+def exfiltrate(nb):
+    for exercise in exercises(TAMPERING_CHAPTER):
+        cell_by_id(nb, exercise.answer_id).source += "\n" + EXFILTRATE
+
+
+def exfiltrating_class() -> dict:
+    return {"snoop": (False, [Handin(TAMPERING_CHAPTER, solved=set(), edit=exfiltrate)])}
