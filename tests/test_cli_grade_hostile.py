@@ -96,7 +96,8 @@ def autograded(course: Path, student: str, chapter: str = HOSTILE_CHAPTER) -> Pa
 
 
 def feedback(course: Path, student: str, chapter: str) -> str:
-    return html.unescape((course / "feedback" / student / chapter / f"{source_notebook(chapter).stem}.html").read_text())
+    page = course / "feedback" / student / chapter / f"{source_notebook(chapter).stem}.html"
+    return html.unescape(page.read_text())
 
 
 def test_each_attacker_earns_exactly_its_honest_part(attacked):

@@ -98,4 +98,5 @@ kernel_class.do_execute = do_execute
     nb = notebook(cheat)
     executor = run(nb, guard=False)
     assert TAMPERED in executor.flags and score(nb) == 0 and score(nb, "other_test") == 0
-    assert nb.metadata["aeworkbook"]["flags"][-1] == TAMPERED and nb.cells[0].source.startswith("**Flagged for review.**")
+    assert nb.metadata["aeworkbook"]["flags"][-1] == TAMPERED
+    assert nb.cells[0].source.startswith("**Flagged for review.**")

@@ -187,7 +187,7 @@ def source_problems(nb, name: str) -> list[str]:
                 problems.append(f"{where}: '### BEGIN {region}' without a matching '### END {region}'")
         if meta.get("grade") and not meta.get("solution") and not float(meta.get("points") or 0) > 0:
             problems.append(f"{where}: a graded test cell without points")
-        if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code" and not hidden_tests_stand_alone(cell):
+        if meta.get("grade") and cell.cell_type == "code" and not hidden_tests_stand_alone(cell):
             problems.append(f"{where}: the hidden tests must be whole statements at the top level of the cell (not "
                             "inside a block): the grader runs them on their own, after the notebook's last cell")
         if meta.get("grade") and meta.get("solution"):

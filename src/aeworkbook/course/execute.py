@@ -37,7 +37,7 @@ from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
-from .audit import audit_notebook
+from .audit import UNSAFE, audit_notebook
 from .catalogue import nbgrader_meta
 
 # Evaluated as user expressions of an empty request: no cell code runs, so no input transformer or
@@ -80,7 +80,8 @@ def hidden_failure(content: dict, source: str) -> dict:
     formatted = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
     literals = {node.value for node in ast.walk(tree)  # whole strings: an f-string's parts may hold values
                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in formatted}
-    message = max((text for text in literals if len(text) >= 10 and " " in text and text in evalue), key=len, default="")
+    message = max((text for text in literals if len(text) >= 10 and " " in text and text in evalue), key=len,
+                  default="")
     evalue = f"{message} (in the hidden tests)" if message else "(in the hidden tests)"
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
@@ -103,7 +104,8 @@ class GraderExecute(Execute):
     sandbox = Bool(False, help="run the kernel in the bubblewrap sandbox").tag(config=True)
     guard = Bool(True, help="restore the testing machinery before each graded test cell").tag(config=True)
     audit = Bool(True, help="flag code that reaches into the grading machinery").tag(config=True)
-    hidden_last = Bool(True, help="run the hidden tests after the last cell, out of every cell's reach").tag(config=True)
+    hidden_last = Bool(True, help="run the hidden tests after the last cell, out of every cell's reach").tag(
+        config=True)
     output_limit = Integer(1_000_000, help="bytes of cell output kept per notebook").tag(config=True)
     # Output still arriving after a cell's reply (a flood draining) must not fail the whole notebook.
     iopub_timeout = Integer(30).tag(config=True)
@@ -159,9 +161,10 @@ class GraderExecute(Execute):
         before = copy.deepcopy(nb)
         before.cells = before.cells[:died_at]
         replay = type(self)(config=self.config, audit=False, **{name: getattr(self, name) for name in REPLAYED})
-        replayed, _ = replay.preprocess(before, copy.deepcopy(resources))
+        replayed, _ = replay.preprocess(before, dict(resources))
+        offset = 1 if replay.flags else 0  # the replay's own notice cell, on top
         for index, cell, _ in waiting:
-            cell.outputs = replayed.cells[index].outputs
+            cell.outputs = replayed.cells[index + offset].outputs
         self.flags += [flag for flag in replay.flags if flag not in self.flags]
         self.notes.append(f"the hidden tests of the cells before cell {died_at + 1} ran in a second run of those cells")
 
@@ -185,7 +188,7 @@ class GraderExecute(Execute):
             nb.cells.insert(0, new_markdown_cell(
                 "**Flagged for review.** The grader found code that reaches into the grading machinery; "
                 "an instructor will read these cells before the score stands:\n\n"
-                + "\n".join(f"- `{flag}`" for flag in self.flags)))
+                + "\n".join(f"- `{UNSAFE.sub('?', flag)}`" for flag in self.flags)))
 
     # -- one cell --------------------------------------------------------------------------------------
 
@@ -203,7 +206,7 @@ class GraderExecute(Execute):
                     restored = await self._run_quietly(RESTORE)
                 except GuardFailed as failure:
                     cell.outputs = [new_output("error", ename="GuardFailed", evalue=str(failure), traceback=[])]
-                    self.notes.append(f"cell {cell_index + 1}: {failure}")
+                    self.flags.append(f"cell {cell_index + 1}: {failure}")
                     return cell
                 if restored:
                     self.notes.append(f"before cell {cell_index + 1}, put back what an answer replaced: "
@@ -220,6 +223,7 @@ class GraderExecute(Execute):
                 self._deferred.append((cell_index, cell, hidden))
             except GuardFailed as failure:
                 cell.outputs.append(new_output("error", ename="GuardFailed", evalue=str(failure), traceback=[]))
+                self.flags.append(f"cell {cell_index + 1}: {failure}")
         if test:  # nbgrader scores the first decisive output: an error must come before any result
             cell.outputs.sort(key=lambda output: not scores_zero(output))
         if guarded and locked and not test and not self._student_code_ran:
@@ -236,27 +240,27 @@ class GraderExecute(Execute):
         waiting, self._deferred = self._deferred, []
         if not waiting:
             return
-        nonces = [f"canary {secrets.token_hex(8)}" for _ in CANARIES]
         order = list(waiting)
-        for canary, nonce in zip(CANARIES, nonces):
-            order.insert(secrets.randbelow(len(order) + 1), (None, None, canary.format(nonce=nonce)))
+        for canary in CANARIES:
+            nonce = f"canary {secrets.token_hex(8)}"
+            order.insert(secrets.randbelow(len(order) + 1), (None, nonce, canary.format(nonce=nonce)))
         done, tampered = set(), False
         try:
             if self.guard and self._snapshot_taken:
                 await self._run_quietly(RESTORE)
-            for index, cell, code in order:
+            for index, cell_or_nonce, code in order:
                 if index is not None:
                     await self._run_quietly(RECALL % index)
                 content = await self._run_silently(code)
-                if index is None:
-                    tampered |= not (content.get("status") == "error" and any(n in str(content.get("evalue"))
-                                                                              for n in nonces))
+                if index is None:  # a canary: it must fail, with its own nonce
+                    tampered |= not (content.get("status") == "error" and cell_or_nonce in str(content.get("evalue")))
                 elif content.get("status") != "ok":
-                    cell.outputs.append(hidden_failure(content, cell.source))
+                    cell_or_nonce.outputs.append(hidden_failure(content, cell_or_nonce.source))
                 done.add(index)
         except (GuardFailed, DeadKernelError) as failure:
             why = "the kernel died" if isinstance(failure, DeadKernelError) else "the grader's guard could not run"
-            self.notes.append(f"the hidden tests did not all run: {why}")
+            (self.notes if isinstance(failure, DeadKernelError) else self.flags).append(
+                f"the hidden tests did not all run: {why}")
             for index, cell, _ in waiting:
                 if index not in done:
                     cell.outputs.append(new_output("error", ename=type(failure).__name__,
