@@ -52,10 +52,11 @@ CANARIES = ("assert False, {nonce!r}",
             "assert isinstance(1, str), {nonce!r}")
 TAMPERED = ("the kernel reported a check that must fail as passed (a canary): its machinery was tampered with, "
             "and every test of this notebook scores 0")
+NOTICE = "aeworkbook_notice"  # the metadata key of the grader's notice cell atop a flagged notebook
 CUT = "\n[output cut:"
 STDERR_KEPT = 200  # characters of a stderr stream kept past the output limit: its presence scores 0
 
-
+# The settings a second run of a notebook (after its kernel died) takes from the first.
 REPLAYED = ("timeout", "sandbox", "guard", "hidden_last", "output_limit", "kernel_name", "iopub_timeout")
 
 
@@ -166,7 +167,8 @@ class GraderExecute(Execute):
         for index, cell, _ in waiting:
             cell.outputs = replayed.cells[index + offset].outputs
         self.flags += [flag for flag in replay.flags if flag not in self.flags]
-        self.notes.append(f"the hidden tests of the cells before cell {died_at + 1} ran in a second run of those cells")
+        self.notes.append(f"the hidden tests of the cells before cell {died_at + 1} ran in a second run of those "
+                          "cells")
 
     def _after_dead_kernel(self, nb) -> None:
         index = self._running if self._running is not None else len(nb.cells)
@@ -187,8 +189,9 @@ class GraderExecute(Execute):
         if self.flags:  # at the top of the autograded copy and of the feedback: impossible to miss
             nb.cells.insert(0, new_markdown_cell(
                 "**Flagged for review.** The grader found code that reaches into the grading machinery; "
-                "an instructor will read these cells before the score stands:\n\n"
-                + "\n".join(f"- `{UNSAFE.sub('?', flag)}`" for flag in self.flags)))
+                "an instructor will read these cells (numbered as handed in, without this one) before the "
+                "score stands:\n\n" + "\n".join(f"- `{UNSAFE.sub('?', flag)}`" for flag in self.flags),
+                metadata={NOTICE: True}))
 
     # -- one cell --------------------------------------------------------------------------------------
 
@@ -253,7 +256,8 @@ class GraderExecute(Execute):
                     await self._run_quietly(RECALL % index)
                 content = await self._run_silently(code)
                 if index is None:  # a canary: it must fail, with its own nonce
-                    tampered |= not (content.get("status") == "error" and cell_or_nonce in str(content.get("evalue")))
+                    tampered |= not (content.get("status") == "error"
+                                     and cell_or_nonce in str(content.get("evalue")))
                 elif content.get("status") != "ok":
                     cell_or_nonce.outputs.append(hidden_failure(content, cell_or_nonce.source))
                 done.add(index)
@@ -267,7 +271,7 @@ class GraderExecute(Execute):
                                                    evalue=f"the hidden tests did not run: {why}", traceback=[]))
         if tampered:
             self.flags.append(TAMPERED)
-            cells = {id(c): c for c in [*(c for c in self.nb.cells if is_test_cell(c)), *(c for _, c, _ in waiting)]}
+            cells = {id(c): c for c in [*filter(is_test_cell, self.nb.cells), *(c for _, c, _ in waiting)]}
             for cell in cells.values():
                 cell.outputs.append(new_output("error", ename="TamperingDetected", evalue=TAMPERED, traceback=[]))
         for _, cell, _ in waiting:

@@ -24,6 +24,7 @@ from pathlib import Path
 import nbformat
 
 from .catalogue import Chapter, Workbook, WorkbookError, chapters, nbgrader_meta
+from .execute import NOTICE
 from .nbconfig import COURSE_ID, CELL_TIMEOUT, OUTPUT_LIMIT, course_config, sqlite_url
 from .sandbox import Limits, check_available
 from .submissions import LMS_PATTERN, Collected, Submission, collect, unpack
@@ -136,7 +137,7 @@ def execution_notes(autograded: Path, limits: Limits) -> list[str]:
     died, tampering the grader undid, output it cut."""
     nb = nbformat.read(autograded, as_version=4)
     notes = []
-    for index, cell in enumerate(nb.cells, start=1):
+    for index, cell in enumerate([c for c in nb.cells if not c.metadata.get(NOTICE)], start=1):
         for output in cell.get("outputs", []):
             if output.output_type == "error" and output.ename in ("CellTimeoutError", "MemoryError"):
                 grade_id = nbgrader_meta(cell).get("grade_id", "")
