@@ -64,6 +64,9 @@ def test_a_cell_above_the_set_up_is_flagged():
     ("for keras in range(3):\n    pass", "rebinds 'keras', a name the read-only set-up defines"),
     ("try:\n    pass\nexcept Exception as e:\n    e.__traceback__.tb_frame.f_back.f_globals['np'] = None",
      "reaches .__traceback__"),
+    ("import operator\ncode = operator.attrgetter('__code__')", "names .__code__"),
+    ("model = keras.Sequential()\ntype(model).count_params = lambda self: 3",
+     "assigns onto a library: type(...).count_params"),
 ])
 def test_reaches_in_other_spellings_are_flagged(code, flagged):
     nb = submission(TAMPERING_CHAPTER, set())

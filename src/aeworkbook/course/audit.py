@@ -38,7 +38,8 @@ MODULES = {"sys", "gc", "builtins", "ctypes", "_ctypes", "cffi", "signal", "insp
            "threading", "_thread", "types", "sqlite3", "atexit", "faulthandler", "tracemalloc", "dis", "code",
            "codeop", "marshal", "runpy", "pdb", "bdb", "trace", "weakref", "unittest", "mock", "pytest",
            "aeworkbook.course", "_testcapi", "sysconfig", "site", "posix", "os", "subprocess", "shutil", "pathlib",
-           "glob", "io", "tempfile", "pickle", "copyreg", "asyncio", "multiprocessing", "concurrent"}
+           "glob", "io", "tempfile", "pickle", "copyreg", "asyncio", "multiprocessing", "concurrent", "pkgutil", "imp",
+           "zipimport"}
 ALLOWED_MODULES = {"IPython.display"}  # display() and friends: output only
 # Names that reach the shell, the namespace or run code built from strings.
 NAMES = {"get_ipython", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii", "_", "__", "___", "exec", "eval",
@@ -53,7 +54,8 @@ ATTRIBUTES = {"tb_frame", "tb_next", "f_back", "f_globals", "f_locals", "f_built
               "events", "do_execute", "run_cell", "run_cell_async", "showtraceback", "set_custom_exc",
               "input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
               "ast_transformers", "displayhook", "display_formatter", "display_pub", "excepthook", "shell_handlers",
-              "history_manager", "formatters", "for_type", "for_type_by_name", "register_transformer"}
+              "history_manager", "formatters", "for_type", "for_type_by_name", "register_transformer", "ctypeslib"}
+CLASS_OF = {"type", "super"}  # type(model).count_params = ...: an assignment onto a library's class
 MAGICS = {"matplotlib": False, "time": True, "timeit": True}  # magics an answer may use; True: its text is code
 BUILTINS = set(dir(builtins))
 UNSAFE = re.compile(r"[^\w .,:;'()\[\]=-]")
@@ -180,6 +182,10 @@ def _root(node) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__") and len(name) > 4
+
+
 def _dotted(node) -> str:
     """``np.testing.assert_allclose``, ``sys.modules[...]``: the target's names, without the student's values."""
     if isinstance(node, ast.Attribute):
@@ -244,18 +250,24 @@ class Auditor(ast.NodeVisitor):
             return  # rebinding is checked at top level (visit_Module)
         if node.id in NAMES or NUMBERED.match(node.id):
             self.flag(node, f"uses {node.id}")
-        elif node.id.startswith("__") and node.id.endswith("__") and node.id not in ALLOWED_DUNDERS:
+        elif _is_dunder(node.id) and node.id not in ALLOWED_DUNDERS:
             self.flag(node, f"uses {node.id}")
 
     def visit_Attribute(self, node):
         name = node.attr
-        if name.startswith("__") and name.endswith("__") and name not in ALLOWED_DUNDERS:
+        if _is_dunder(name) and name not in ALLOWED_DUNDERS:
             self.flag(node, f"reaches .{name}")
         elif name in ATTRIBUTES:
             self.flag(node, f"reaches .{name}")
-        if isinstance(node.ctx, (ast.Store, ast.Del)) and _root(node) in self.imported:
+        if isinstance(node.ctx, (ast.Store, ast.Del)) and _root(node) in self.imported | CLASS_OF:
             self.flag(node, f"assigns onto a library: {_dotted(node)}")
         self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        """A dunder or frame attribute's name as a string: operator.attrgetter("__code__") and the like."""
+        text = node.value
+        if isinstance(text, str) and (text in ATTRIBUTES or _is_dunder(text) and text not in ALLOWED_DUNDERS):
+            self.flag(node, f"names .{text}" if text.isidentifier() else "names an attribute")
 
     def visit_Subscript(self, node):
         if isinstance(node.ctx, (ast.Store, ast.Del)) and _root(node) in self.imported:
@@ -265,11 +277,9 @@ class Auditor(ast.NodeVisitor):
     def visit_Call(self, node):
         function = node.func
         if isinstance(function, ast.Name) and function.id == "getattr" and len(node.args) >= 2:
-            name = node.args[1]
+            name = node.args[1]  # a constant one is checked as a string (visit_Constant)
             if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
                 self.flag(node, "getattr with a computed name")
-            elif name.value.startswith("__") or name.value in ATTRIBUTES:
-                self.flag(node, f"reaches .{name.value} through getattr")
         if self._is_magic(node):
             magic, *texts = (arg.value for arg in node.args)
             if str(magic).lstrip("%") in MAGICS:
