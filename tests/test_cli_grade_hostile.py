@@ -1,5 +1,8 @@
 """Hostile students (tests/classroom.py, ATTACKS) graded in the sandbox: each attack is tried for real and
-must change nothing outside the attacker's own copy, reach nothing, outlive nothing and earn nothing."""
+must change nothing outside the attacker's own copy, reach nothing, outlive nothing and earn nothing. In the
+same class (graded once), issue 21's students: each trick on the grading machinery (TAMPERING) is flagged
+everywhere an instructor looks, and a student that reads the tests back every way it can (EXFILTRATE)
+finds no hidden line in its outputs or feedback."""
 
 import contextlib
 import csv
