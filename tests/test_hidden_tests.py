@@ -22,7 +22,7 @@ def notebook(answer: str, after: str = "") -> nbformat.NotebookNode:
         cell(answer, grade_id="answer", solution=True),
         cell('def check(x):\n    assert double(x) == 2 * x, "double should double its input"\n\ncheck(1)\n'
              f"### BEGIN HIDDEN TESTS\n{SECRET} = 21\ncheck({SECRET})\n"
-             f'assert double(0.5) == 1.0, f"double(0.5) is 1.0, not {{double(0.5)}} ({SECRET})"\n'
+             'assert double(0.5) == 1.0, f"double(0.5) is 1.0, not {double(0.5)}"\n'
              "### END HIDDEN TESTS", grade_id="test", grade=True, locked=True, points=1),
         cell("def check(x):\n    pass\n\ncheck(1)", grade_id="other_test", grade=True, locked=True, points=1),
         cell(after, grade_id="last", solution=True)])
@@ -74,8 +74,8 @@ def test_a_hidden_failure_shows_a_builtin_type_and_only_a_message_the_hidden_tes
     source = by_id(notebook("")).source
     leaked = hidden_failure({"ename": f"Leak_{SECRET}", "evalue": f"{SECRET} double should double its input"}, source)
     assert (leaked.ename, leaked.evalue) == ("Error", "double should double its input (in the hidden tests)")
-    formatted = hidden_failure({"ename": "AssertionError", "evalue": f"double(0.5) is 1.0, not 0.5 ({SECRET})"}, source)
-    assert formatted.evalue == "(in the hidden tests)"
+    formatted = hidden_failure({"ename": "AssertionError", "evalue": f"double(0.5) is 1.0, not {SECRET}"}, source)
+    assert formatted.evalue == "double(0.5) is 1.0, not … (in the hidden tests)", "an f-string's values left out"
 
 
 def test_the_visible_part_keeps_its_line_numbers():

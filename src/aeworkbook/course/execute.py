@@ -29,6 +29,7 @@ import ast
 import builtins
 import copy
 import json
+import re
 import secrets
 
 from nbclient.exceptions import DeadKernelError
@@ -52,6 +53,7 @@ CANARIES = ("assert False, {nonce!r}",
             "assert isinstance(1, str), {nonce!r}")
 TAMPERED = ("the kernel reported a check that must fail as passed (a canary): its machinery was tampered with, "
             "and every test of this notebook scores 0")
+MESSAGE_SEARCHED = 2000  # characters of a hidden failure's message searched for the test's own messages
 NOTICE = "aeworkbook_notice"  # the metadata key of the grader's notice cell atop a flagged notebook
 CUT = "\n[output cut:"
 STDERR_KEPT = 200  # characters of a stderr stream kept past the output limit: its presence scores 0
@@ -70,21 +72,33 @@ def split_hidden(source: str) -> tuple[str, str]:
 
 def hidden_failure(content: dict, source: str) -> dict:
     """The error output of a failed hidden test: its type when a builtin's, and its message only when it
-    is a string written in the test cell's ``source`` (never values, never what the student's code raised)."""
+    is one written in the test cell's ``source``, an f-string's values left out (they may be the hidden
+    test's cases); never what the student's code raised."""
     ename = content.get("ename") or "Error"
     ename = ename if isinstance(getattr(builtins, ename, None), type) else "Error"
-    evalue = str(content.get("evalue", ""))
+    evalue = str(content.get("evalue", ""))[:MESSAGE_SEARCHED]
+    message = max((shown for pattern, shown in messages(source) if re.search(pattern, evalue)), key=len, default="")
+    evalue = f"{message} (in the hidden tests)" if message else "(in the hidden tests)"
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def messages(source: str) -> list[tuple[str, str]]:
+    """(pattern, what to show) for each message a test cell can fail with: its strings (of ten characters
+    or more, with a space), and its f-strings with "…" for each value."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        tree = ast.Module(body=[], type_ignores=[])
-    formatted = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
-    literals = {node.value for node in ast.walk(tree)  # whole strings: an f-string's parts may hold values
-                if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in formatted}
-    message = max((text for text in literals if len(text) >= 10 and " " in text and text in evalue), key=len,
-                  default="")
-    evalue = f"{message} (in the hidden tests)" if message else "(in the hidden tests)"
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+        return []
+    parts = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in parts:
+            found.append((re.escape(node.value), node.value))
+        elif isinstance(node, ast.JoinedStr):
+            pieces = [part.value if isinstance(part, ast.Constant) else None for part in node.values]
+            found.append(("".join(".*?" if p is None else re.escape(p) for p in pieces),
+                          "".join("…" if p is None else p for p in pieces)))
+    return [(pattern, shown) for pattern, shown in found if len(shown.replace("…", "")) >= 10 and " " in shown]
 
 
 def is_test_cell(cell) -> bool:
