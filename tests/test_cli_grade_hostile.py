@@ -20,7 +20,7 @@ import pytest
 
 from classroom import (HOSTILE_CHAPTER, TAMPERING_CHAPTER, exfiltrating_class, expected_scores, hostile_class,
                        tampering_class, write_class)
-from test_cli_grade import gradebook_scores, tree_digest
+from test_cli_grade import gradebook_scores, hidden_test_lines, tree_digest
 from workbook import SOLUTIONS, source_notebook
 
 MARKER = f"aeworkbook-lingerer-{uuid.uuid4().hex}"
@@ -128,19 +128,6 @@ def test_every_trick_is_flagged_in_the_summary_the_csv_the_report_and_the_feedba
     assert "## FLAGGED for review" in report
 
 
-def hidden_lines(chapter: str) -> set[str]:
-    """The lines of the chapter's hidden tests that appear nowhere else in its test cells or answer stubs."""
-    from aeworkbook.course.execute import split_hidden
-
-    nb = nbformat.read(source_notebook(chapter), as_version=4)
-    visible, hidden = set(), set()
-    for cell in nb.cells:
-        shown, secret = split_hidden(cell.source) if cell.cell_type == "code" else (cell.source, "")
-        visible |= {line.strip() for line in shown.splitlines()}
-        hidden |= {line.strip() for line in secret.splitlines() if len(line.strip()) >= 12}
-    return hidden - visible
-
-
 def texts(value) -> list[str]:
     """Every string in a JSON-like value, as it is."""
     if isinstance(value, str):
@@ -155,7 +142,7 @@ def test_no_hidden_line_reaches_a_students_outputs_or_feedback(attacked):
     outputs = "\n".join(texts([cell.get("outputs", []) for cell in nb.cells]))
     assert "def check_simple_autoencoder(input_dim, encoding_dim):" in outputs, "the snoop reads the visible tests"
     shown = outputs + feedback(course, "snoop", TAMPERING_CHAPTER)
-    secret = hidden_lines(TAMPERING_CHAPTER)
+    secret = hidden_test_lines(TAMPERING_CHAPTER)
     assert secret and [line for line in secret if line in shown] == []
 
 
