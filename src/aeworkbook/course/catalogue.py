@@ -201,11 +201,11 @@ def hidden_tests_stand_alone(cell) -> bool:
     """A test cell's hidden regions parse on their own (the grader runs them apart from the visible part)."""
     import ast
 
-    hidden = "\n".join(re.findall(r"^### BEGIN HIDDEN TESTS.*?^### END HIDDEN TESTS", cell.source, re.M | re.S))
-    if "BEGIN HIDDEN TESTS" in cell.source and not hidden:
+    regions = re.findall(r"^### BEGIN HIDDEN TESTS.*?^### END HIDDEN TESTS", cell.source, re.M | re.S)
+    if cell.source.count("### BEGIN HIDDEN TESTS") != len(regions):
         return False  # an indented region: inside a block
     try:
-        ast.parse(hidden)
+        ast.parse("\n".join(regions))
     except SyntaxError:
         return False
     return True
