@@ -9,6 +9,9 @@ custom exception handler (``set_custom_exc``), input and AST transformers and ev
 ``sys.excepthook``, ``sys.stdout``, ``sys.stderr``. It returns what it put back, for the grader's
 notes.
 
+:func:`keep` and :func:`recall` hold each test cell's namespace for its hidden tests, which the grader runs
+after the notebook's last cell (:mod:`.execute`).
+
 This is a guard against known tricks, not a security boundary: code in the same process can always
 reach the guard itself. The sandbox bounds what such code can do to the student's own grade, and the
 grader notes everything the guard put back, so that an instructor can take a look.
