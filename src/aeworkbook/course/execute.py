@@ -199,12 +199,14 @@ class GraderExecute(Execute):
     def _record_notes(self, nb) -> None:
         # Kept in the notebook's metadata, which the autograded copy keeps; the grading job reads it.
         nb.metadata.setdefault("aeworkbook", {})["grader_notes"] = self.notes
+        # Markup-free: a flag may quote the kernel (an exception's class name), and is shown in HTML and Markdown.
+        self.flags = [UNSAFE.sub("?", flag) for flag in self.flags]
         nb.metadata["aeworkbook"]["flags"] = self.flags
         if self.flags:  # at the top of the autograded copy and of the feedback: impossible to miss
             nb.cells.insert(0, new_markdown_cell(
                 "**Flagged for review.** The grader found code that reaches into the grading machinery; "
                 "an instructor will read these cells (numbered as handed in, without this one) before the "
-                "score stands:\n\n" + "\n".join(f"- `{UNSAFE.sub('?', flag)}`" for flag in self.flags),
+                "score stands:\n\n" + "\n".join(f"- `{flag}`" for flag in self.flags),
                 metadata={NOTICE: True}))
 
     # -- one cell --------------------------------------------------------------------------------------
