@@ -8,6 +8,9 @@
    command), and the sandbox's cost as a ratio of medians.
 3. Grades a class of --students students with 1 job, then with 2 jobs, in the sandbox (each kernel
    gets cores / jobs threads): seconds per graded submission and the speed-up.
+4. Executes the solution with the grader's executor, --repeats times with the audit, hidden tests after
+   the last cell and canaries (issue 21), and as many without, alternating: their cost as a ratio of
+   medians (``--verdict-only`` runs this part alone).
 Every student hands in the chapter's solution. Prints a Markdown table.
 """
 
@@ -16,7 +19,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -47,17 +52,40 @@ def timed_grade(submissions: Path, course: Path, workbook: Workbook, jobs: int, 
     return run.seconds, [c.seconds for c in run.graded]
 
 
+def verdict_cost(notebook: Path, repeats: int) -> float:
+    """Median seconds of the grader's executor with the issue-21 machinery over the median without it."""
+    from aeworkbook.course.execute import GraderExecute
+    from aeworkbook.course.validate import environment, kernel_chatter_hidden
+
+    seconds = {True: [], False: []}
+    for _ in range(repeats):
+        for on in (True, False):
+            nb = nbformat.read(notebook, as_version=4)
+            start = time.perf_counter()
+            with environment(NBGRADER_EXECUTION="autograde"), kernel_chatter_hidden():
+                GraderExecute(timeout=600, sandbox=True, audit=on, hidden_last=on).preprocess(
+                    nb, {"metadata": {"path": str(notebook.parent)}})
+            seconds[on].append(time.perf_counter() - start)
+    print(f"executor with / without the verdict machinery (seconds): {seconds[True]} / {seconds[False]}")
+    return statistics.median(seconds[True]) / statistics.median(seconds[False])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=4)
     parser.add_argument("--chapter", default="ch04_kl_divergence")
     parser.add_argument("--repeats", type=int, default=3, help="gradings of one student, each way")
+    parser.add_argument("--verdict-only", action="store_true", help="only the cost of the issue-21 machinery")
     args = parser.parse_args()
     os.environ["AEWORKBOOK_PROFILE"] = "fast"
     load_before = os.getloadavg()[0]
     workbook = Workbook.find()
     chapter = next(ch for ch in chapters(workbook.solutions) if ch.id == args.chapter)
     notebook = workbook.solutions / chapter.id / chapter.notebook
+    verdict = verdict_cost(notebook, args.repeats)
+    if args.verdict_only:
+        print(f"verdict machinery cost (median of {args.repeats} runs each way): x{verdict:.3f}")
+        return
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -85,6 +113,8 @@ def main() -> None:
               f"({total / args.students:.1f} a submission) |")
     print(f"\nsandbox cost (median of {args.repeats} jobs each way): x{single_job / plain_job:.3f}")
     print(f"speed-up with 2 jobs: x{totals[1][0] / totals[2][0]:.2f}")
+    print(f"verdict machinery cost (audit, hidden tests last, canaries; median of {args.repeats} runs each way): "
+          f"x{verdict:.3f}")
 
 
 if __name__ == "__main__":

@@ -294,3 +294,167 @@ def hostile_class(**values) -> dict:
     honest = {"ada": (False, [Handin(HOSTILE_CHAPTER)])}
     return honest | {name: (False, [Handin(HOSTILE_CHAPTER, solved={1, 2}, edit=attack(name, **values))])
                      for name in ATTACKS}
+
+
+# -- students who reach into the grading machinery (issue 21) ----------------------------------------------------
+#
+# Each hands in chapter 1 blank, with one trick appended to exercise 1's answer cell (after the unsolved
+# function); the static audit (aeworkbook.course.audit) must flag each, whatever the trick earns. The
+# tricks are the issue's: each got 10/10 past the guard that ran in the kernel.
+
+TAMPERING_CHAPTER = CH01
+TAMPERING = {
+    # IPython's compiler patched: every cell compiles to a print.
+    "compiler": '''
+import IPython.core.compilerop as compilerop
+compilerop.CachingCompiler.ast_parse = lambda self, source, *args, **kwargs: __import__("ast").parse("print('ok')")
+''',
+    # The kernel's do_execute replaced at class level.
+    "executor": '''
+kernel_class = type(get_ipython().kernel)
+genuine = kernel_class.do_execute
+def do_execute(self, code, *args, **kwargs):
+    return genuine(self, "pass" if "assert" in code else code, *args, **kwargs)
+kernel_class.do_execute = do_execute
+''',
+    # The guard's module swapped in sys.modules for one whose restore does nothing.
+    "swapper": '''
+import sys, types
+fake = types.ModuleType("aeworkbook.course.guard")
+fake.snapshot = fake.restore = lambda: []
+sys.modules["aeworkbook.course.guard"] = fake
+''',
+    # The guard's restore itself replaced.
+    "unguarded": '''
+from aeworkbook.course import guard
+guard.restore = lambda: []
+''',
+    # A global __import__ in the notebook that hands the grader's expression a fake guard.
+    "importer": '''
+class FakeGuard:
+    def restore(self): return []
+def __import__(name, *args, **kwargs):
+    return FakeGuard()
+''',
+    # A pre_run_cell callback that passes itself off as NumPy's.
+    "hooker": '''
+def reinstall(info):
+    get_ipython().ast_transformers[:] = []
+reinstall.__module__ = "numpy"
+get_ipython().events.register("pre_run_cell", reinstall)
+''',
+    # A text/plain printer for lists, called after the guard's report.
+    "printer": '''
+ip = get_ipython()
+ip.display_formatter.formatters["text/plain"].for_type(list, lambda value, printer, cycle: printer.text("[]"))
+''',
+    # The guard's snapshot found among all objects and emptied.
+    "walker": '''
+import gc
+for obj in gc.get_objects():
+    if isinstance(obj, dict) and "namespaces" in obj and "events" in obj:
+        obj["namespaces"] = []
+''',
+    # numpy.testing's assertions given the code of a function that does nothing (same function objects).
+    "recoder": '''
+import numpy.testing
+def nothing(*args, **kwargs): return None
+numpy.testing.assert_allclose.__code__ = nothing.__code__
+''',
+    # A trace function that jumps over every assert line.
+    "tracer": '''
+import sys
+def jump(frame, event, arg):
+    if event == "line" and "assert" in (frame.f_code.co_filename or ""):
+        frame.f_lineno += 1
+    return jump
+sys.settrace(jump)
+''',
+    # np.testing and keras.utils replaced by proxies whose every function passes.
+    "proxy": '''
+class Proxy:
+    def __getattr__(self, name): return lambda *args, **kwargs: None
+np.testing = Proxy()
+keras.utils = Proxy()
+''',
+    # np, keras and isinstance rebound in the notebook's namespace, where the test cells look first.
+    "rebinder": '''
+class Anything:
+    def __getattr__(self, name): return lambda *args, **kwargs: True
+np, keras = Anything(), Anything()
+isinstance = lambda *args: True
+''',
+    # The workbook's checks served by a fake, through the package's module __getattr__ (a fresh import in a
+    # test cell looks there first once the submodule is gone).
+    "fakechecks": '''
+import aeworkbook as package
+class FakeChecks:
+    def record_fit(self, model): return [{"x": None, "y": None}]
+    def same_array(self, a, b): return True
+package.__getattr__ = lambda name: FakeChecks() if name == "checks" else None
+''',
+}
+
+
+def tamper(name: str) -> Callable:
+    def edit(nb):
+        cell_by_id(nb, answer(TAMPERING_CHAPTER, 1)).source += "\n" + TAMPERING[name]
+    return edit
+
+
+def add_cell_above_set_up(nb):
+    """A cell of the student's own above the read-only set-up: it runs before the grader's snapshot."""
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        "import numpy\nnumpy.allclose = lambda *args, **kwargs: True\n"))
+
+
+def tampering_class() -> dict:
+    """One blank chapter-1 hand-in per trick, plus one with a cell added above the set-up cell."""
+    students = {name: (False, [Handin(TAMPERING_CHAPTER, solved=set(), edit=tamper(name))]) for name in TAMPERING}
+    return students | {"upstairs": (False, [Handin(TAMPERING_CHAPTER, solved=set(), edit=add_cell_above_set_up)])}
+
+
+# A student who reads the test cells back every way it can, and prints what it finds in its own cells: the
+# input history (In, _ih, the history database), linecache, ipykernel's cell files, pre_run_cell's
+# ExecutionInfo, a do_execute patched to keep each request's code, a trace function reading each frame's
+# file, and a display that a post_run_cell callback updates afterwards. Appended to every answer cell of a
+# blank chapter 1.
+EXFILTRATE = '''
+import glob, linecache, sys
+shell = get_ipython()
+if "seen" not in globals():
+    seen, files, handle = [], set(), display("listening", display_id=True)
+def keep_cell(info):
+    seen.append(info.raw_cell)
+def show(result):
+    handle.update("\\n".join(seen))
+shell.events.register("pre_run_cell", keep_cell)
+shell.events.register("post_run_cell", show)
+kernel_class = type(shell.kernel)
+if not hasattr(kernel_class, "genuine_execute"):
+    kernel_class.genuine_execute = kernel_class.do_execute
+async def do_execute(self, code, *args, **kwargs):
+    seen.append(code)
+    return await kernel_class.genuine_execute(self, code, *args, **kwargs)
+kernel_class.do_execute = do_execute
+def tracer(frame, event, arg):
+    name = frame.f_code.co_filename
+    if event == "call" and name not in files and name.startswith(("<", "/tmp")):  # cells, not libraries
+        files.add(name)
+        seen.append("".join(linecache.getlines(name)))
+sys.settrace(tracer)
+print("\\n".join(In + _ih))  # plain text, so that the test finds every line as written
+print("\\n".join(entry[2] for entry in shell.history_manager.get_range(raw=True)))
+print("\\n".join("".join(entry[2]) for entry in list(linecache.cache.values()) if len(entry) > 2))
+print("\\n".join(open(path).read() for path in glob.glob("/tmp/**/*.py", recursive=True)))
+print("\\n".join(seen))
+'''
+
+
+def exfiltrate(nb):
+    for exercise in exercises(TAMPERING_CHAPTER):
+        cell_by_id(nb, exercise.answer_id).source += "\n" + EXFILTRATE
+
+
+def exfiltrating_class() -> dict:
+    return {"snoop": (False, [Handin(TAMPERING_CHAPTER, solved=set(), edit=exfiltrate)])}

@@ -1,9 +1,15 @@
 """Hostile students (tests/classroom.py, ATTACKS) graded in the sandbox: each attack is tried for real and
-must change nothing outside the attacker's own copy, reach nothing, outlive nothing and earn nothing."""
+must change nothing outside the attacker's own copy, reach nothing, outlive nothing and earn nothing. In the
+same class (graded once), issue 21's students: each trick on the grading machinery (TAMPERING) is flagged
+everywhere an instructor looks, and a student that reads the tests back every way it can (EXFILTRATE)
+finds no hidden line in its outputs or feedback."""
 
 import contextlib
+import csv
 import hashlib
+import html
 import io
+import re
 import socket
 import threading
 import uuid
@@ -12,8 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from classroom import HOSTILE_CHAPTER, expected_scores, hostile_class, write_class
-from test_cli_grade import gradebook_scores, tree_digest
+from classroom import (HOSTILE_CHAPTER, TAMPERING_CHAPTER, exfiltrating_class, expected_scores, hostile_class,
+                       tampering_class, write_class)
+from test_cli_grade import gradebook_scores, hidden_test_lines, tree_digest
 from workbook import SOLUTIONS, source_notebook
 
 MARKER = f"aeworkbook-lingerer-{uuid.uuid4().hex}"
@@ -68,12 +75,14 @@ def grade(*args):
 
 @pytest.fixture(scope="module")
 def attacked(tmp_path_factory):
-    """The hostile class graded in the sandbox, with 2 jobs, while a listener waits on loopback."""
+    """The hostile class graded in the sandbox, with 2 jobs, while a listener waits on loopback: the attackers
+    of the sandbox (chapter 4), and the students who tamper with the grading or read the tests (chapter 1)."""
     root = tmp_path_factory.mktemp("hostile")
     submissions, course = root / "submissions", root / "course"
     listener = Listener()
-    students = hostile_class(solutions=SOLUTIONS, course=course, submissions=submissions, port=listener.port,
-                             marker=MARKER)
+    attackers = hostile_class(solutions=SOLUTIONS, course=course, submissions=submissions, port=listener.port,
+                              marker=MARKER)
+    students = attackers | tampering_class() | exfiltrating_class()
     write_class(submissions, students)
     before = tree_digest(submissions)
     try:
@@ -82,16 +91,59 @@ def attacked(tmp_path_factory):
     finally:
         listener.close()
     return dict(status=status, out=out, err=err, course=course, submissions=submissions, before=before,
-                students=students, connections=listener.connections, alive=alive)
+                students=students, attackers=attackers, connections=listener.connections, alive=alive)
 
 
-def autograded(course: Path, student: str) -> Path:
-    return course / "autograded" / student / HOSTILE_CHAPTER / source_notebook(HOSTILE_CHAPTER).name
+def autograded(course: Path, student: str, chapter: str = HOSTILE_CHAPTER) -> Path:
+    return course / "autograded" / student / chapter / source_notebook(chapter).name
+
+
+def feedback(course: Path, student: str, chapter: str) -> str:
+    page = course / "feedback" / student / chapter / f"{source_notebook(chapter).stem}.html"
+    return html.unescape(page.read_text())
 
 
 def test_each_attacker_earns_exactly_its_honest_part(attacked):
     assert attacked["status"] == 0, attacked["out"] + attacked["err"]
-    assert gradebook_scores(attacked["course"]) == expected_scores(attacked["students"])
+    scores = gradebook_scores(attacked["course"])
+    assert {s: scores[s] for s in attacked["attackers"]} == expected_scores(attacked["attackers"])
+
+
+# -- tampering with the grading, and reading the tests (issue 21) -------------------------------------------------
+
+def csv_flags(course: Path) -> dict:
+    with open(course / "grades.csv", newline="") as f:
+        return {row["student_id"]: row["flags"] for row in csv.DictReader(f)}
+
+
+def test_every_trick_is_flagged_in_the_summary_the_csv_the_report_and_the_feedback(attacked):
+    course, out = attacked["course"], attacked["out"]
+    report, flags = (course / "report.md").read_text(), csv_flags(course)
+    for student in tampering_class():
+        assert re.search(rf"^  FLAGGED {student}, {TAMPERING_CHAPTER}: cell \d+", out, re.M), student
+        assert flags[student] == TAMPERING_CHAPTER, student
+        assert f"- **{student}, {TAMPERING_CHAPTER}**: `cell " in report, student
+        assert "Flagged for review." in feedback(course, student, TAMPERING_CHAPTER), student
+    assert flags["ada"] == "" and "ada" not in re.findall(r"FLAGGED (\w+)", out)
+    assert "## FLAGGED for review" in report
+
+
+def texts(value) -> list[str]:
+    """Every string in a JSON-like value, as it is."""
+    if isinstance(value, str):
+        return [value]
+    values = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in values for text in texts(item)]
+
+
+def test_no_hidden_line_reaches_a_students_outputs_or_feedback(attacked):
+    course = attacked["course"]
+    nb = nbformat.read(autograded(course, "snoop", TAMPERING_CHAPTER), as_version=4)
+    outputs = "\n".join(texts([cell.get("outputs", []) for cell in nb.cells]))
+    assert "def check_simple_autoencoder(input_dim, encoding_dim):" in outputs, "the snoop reads the visible tests"
+    shown = outputs + feedback(course, "snoop", TAMPERING_CHAPTER)
+    secret = hidden_test_lines(TAMPERING_CHAPTER)
+    assert secret and [line for line in secret if line in shown] == []
 
 
 def test_nothing_outside_the_attackers_copy_changes(attacked):

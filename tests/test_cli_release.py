@@ -48,10 +48,17 @@ def open_solution_region(nb):
     cell.source = cell.source.replace("### END SOLUTION", "")
 
 
+def hidden_tests_in_a_block(nb):
+    """Hidden tests the grader could not run on their own, after the notebook's last cell."""
+    cell = cell_by_id(nb, exercises(CH04)[0].test_id)
+    cell.source += "\nif True:\n    ### BEGIN HIDDEN TESTS\n    assert True\n    ### END HIDDEN TESTS\n"
+
+
 @pytest.mark.parametrize("break_source, complaint", [
     (duplicate_grade_id, "is used 2 times"),
     (cell_without_points, "a graded test cell without points"),
     (open_solution_region, "'### BEGIN SOLUTION' without a matching '### END SOLUTION'"),
+    (hidden_tests_in_a_block, "the hidden tests must be whole statements at the top level of the cell"),
 ])
 def test_malformed_source_is_refused_and_nothing_changes(aeworkbook, workbook_copy, break_source, complaint):
     source = workbook_copy / "solutions" / CH04 / f"{CH04}.ipynb"

@@ -201,6 +201,7 @@ def run_chapter(chapter: str, notebook: Path, answers: dict, **options) -> Chapt
 
     def execute(cell, index):
         executor.execute_cell(cell, index)
+        executor.run_hidden_tests()  # the grader runs them after the notebook's last cell
         return cell
 
     with environment(NBGRADER_EXECUTION="autograde", AEWORKBOOK_PROFILE="fast"), kernel_chatter_hidden():

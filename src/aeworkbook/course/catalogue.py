@@ -198,11 +198,28 @@ def source_problems(nb, name: str) -> list[str]:
                 problems.append(f"{where}: '### BEGIN {region}' without a matching '### END {region}'")
         if meta.get("grade") and not meta.get("solution") and not float(meta.get("points") or 0) > 0:
             problems.append(f"{where}: a graded test cell without points")
+        if meta.get("grade") and cell.cell_type == "code" and not hidden_tests_stand_alone(cell):
+            problems.append(f"{where}: the hidden tests must be whole statements at the top level of the cell (not "
+                            "inside a block): the grader runs them on their own, after the notebook's last cell")
         if meta.get("grade") and meta.get("solution"):
             problems += [f"{where}: {p}" for p in written_answer_problems(cell)]
         if (meta.get("grade") or meta.get("solution") or meta.get("locked")) and not meta.get("grade_id"):
             problems.append(f"{where}: an nbgrader cell without a grade id")
     return problems
+
+
+def hidden_tests_stand_alone(cell) -> bool:
+    """A test cell's hidden regions parse on their own (the grader runs them apart from the visible part)."""
+    import ast
+
+    regions = re.findall(r"^### BEGIN HIDDEN TESTS.*?^### END HIDDEN TESTS", cell.source, re.M | re.S)
+    if cell.source.count("### BEGIN HIDDEN TESTS") != len(regions):
+        return False  # an indented region: inside a block
+    try:
+        ast.parse("\n".join(regions))
+    except SyntaxError:
+        return False
+    return True
 
 
 def written_answer_problems(cell) -> list[str]:

@@ -215,7 +215,7 @@ def isolation(run) -> str:
 
 
 def run_grade(args, workbook: Workbook) -> int:
-    from .grading import export_csv, grade
+    from .grading import export_csv, flagged_in_gradebook, grade
     from .handgrading import waiting_in_gradebook
     from .nbconfig import COURSE_ID
     from .report import score_table, write_report
@@ -240,8 +240,10 @@ def run_grade(args, workbook: Workbook) -> int:
     notes = [(o.student, c.chapter, c.notes) for o in run.outcomes for c in o.chapters if c.graded and c.notes]
     waiting = waiting_in_gradebook(run.course.db_url, COURSE_ID)
     late = late_lines(run.course, known)
+    flagged = flagged_in_gradebook(run.course, known)
     report = write_report(folder / "report.md", run.scores, known, run.problems, failures, notes,
-                          isolation=isolation(run), waiting=waiting, late=late)
+                          isolation=isolation(run), waiting=waiting, late=late,
+                          flagged=flagged)
 
     print(score_table(run.scores, known, waiting))
     late_hand_ins = [line for line in late or [] if line.startswith("- ")]
@@ -257,7 +259,9 @@ def run_grade(args, workbook: Workbook) -> int:
     notebooks = f"{len(graded)} notebook{'s' * (len(graded) != 1)}"
     print(f"graded {notebooks} ({len(run.outcomes)} of {len(run.students)} students) in {run.seconds:.0f} s with {engine}"
           f"{per_notebook}; {run.unchanged} unchanged (not regraded); {len(failures)} could not be graded; "
-          f"{len(run.problems)} problems in the submissions")
+          f"{len(run.problems)} problems in the submissions; {len(flagged)} flagged for review")
+    for student, chapter, flags in flagged:
+        print(f"  FLAGGED {student}, {chapter}: {'; '.join(flags)}")
     for student, chapter, why in failures:
         print(f"  could not grade {student}, {chapter}: {'; '.join(why)}")
     for student, what in run.problems:

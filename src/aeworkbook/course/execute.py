@@ -5,8 +5,16 @@ and the wrong-answer checks use it too, so every path scores a notebook the same
 nbgrader's own execution it
 
 - starts the kernel in the bubblewrap sandbox (:mod:`.sandbox`) when ``sandbox`` is on;
+- audits the code a student could write before anything runs (:mod:`.audit`): reaches into the grading
+  machinery are flagged, with cell and line, in the notebook's metadata and in a cell at its top;
 - runs the guard (:mod:`.guard`) before every graded test cell, so that an answer that replaced
   ``numpy.testing`` or silenced IPython's tracebacks earns nothing from it;
+- runs each test cell's visible part in its place, and its hidden tests only after the last cell, silently
+  and out of the history (so that no student cell ever runs after them: nothing a student's code records
+  of them can reach an output); a hidden failure becomes the test cell's error, with its type and, only
+  when it is a message written in the hidden tests, its message. Checks that must fail (canaries) are
+  run among them: if the kernel reports one as passed, its machinery was tampered with, and every test
+  of the notebook scores 0, flagged;
 - keeps at most ``output_limit`` bytes of output per notebook: the head is kept, and a line says
   how much was cut (errors and a trace of stderr are always kept, since they decide scores);
 - puts a test cell's errors before its other outputs: nbgrader scores the first execute_result it
@@ -21,17 +29,22 @@ nbgrader's own execution it
 from __future__ import annotations
 
 import ast
+import builtins
+import copy
 import json
+import re
+import secrets
 import signal
 from queue import Empty
 from time import monotonic
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import ensure_async, run_sync
-from nbformat.v4 import new_output
+from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
+from .audit import UNSAFE, audit_notebook
 from .catalogue import nbgrader_meta
 from .sandbox import Limits
 
@@ -39,8 +52,60 @@ from .sandbox import Limits
 # cell hook of the student's sees them, and the reply carries the guard's own answer.
 SNAPSHOT = "__import__('importlib').import_module('aeworkbook.course.guard').snapshot()"
 RESTORE = "__import__('sys').modules['aeworkbook.course.guard'].restore()"
+KEEP = "__import__('importlib').import_module('aeworkbook.course.guard').keep(%d)"
+RECALL = "__import__('importlib').import_module('aeworkbook.course.guard').recall(%d)"
+# Checks that must fail, each with its own message: a kernel that reports one as passed was tampered with.
+CANARIES = ("assert False, {nonce!r}",
+            "import numpy.testing\nnumpy.testing.assert_allclose([0.0], [1.0], err_msg={nonce!r})",
+            "assert isinstance(1, str), {nonce!r}")
+TAMPERED = ("the kernel reported a check that must fail as passed (a canary): its machinery was tampered with, "
+            "and every test of this notebook scores 0")
+MESSAGE_SEARCHED = 2000  # characters of a hidden failure's message searched for the test's own messages
+NOTICE = "aeworkbook_notice"  # the metadata key of the grader's notice cell atop a flagged notebook
 CUT = "\n[output cut:"
 STDERR_KEPT = 200  # characters of a stderr stream kept past the output limit: its presence scores 0
+
+# The settings a second run of a notebook (after its kernel died) takes from the first.
+REPLAYED = ("timeout", "sandbox", "guard", "hidden_last", "output_limit", "kernel_name", "iopub_timeout")
+
+
+def split_hidden(source: str) -> tuple[str, str]:
+    """A test cell's visible part (hidden regions blanked, so that line numbers stay) and its hidden tests."""
+    from .feedback import HIDDEN  # feedback imports this module
+
+    hidden = "".join(match.group() + "\n" for match in HIDDEN.finditer(source))
+    return HIDDEN.sub(lambda match: "\n" * match.group().count("\n"), source), hidden
+
+
+def hidden_failure(content: dict, source: str) -> dict:
+    """The error output of a failed hidden test: its type when a builtin's, and its message only when it
+    is one written in the test cell's ``source``, an f-string's values left out (they may be the hidden
+    test's cases); never what the student's code raised."""
+    ename = content.get("ename") or "Error"
+    ename = ename if isinstance(getattr(builtins, ename, None), type) else "Error"
+    evalue = str(content.get("evalue", ""))[:MESSAGE_SEARCHED]
+    message = max((shown for pattern, shown in messages(source) if re.search(pattern, evalue)), key=len, default="")
+    evalue = f"{message} (in the hidden tests)" if message else "(in the hidden tests)"
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def messages(source: str) -> list[tuple[str, str]]:
+    """(pattern, what to show) for each message a test cell can fail with: its strings (of ten characters
+    or more, with a space), and its f-strings with "…" for each value."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    parts = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in parts:
+            found.append((re.escape(node.value), node.value))
+        elif isinstance(node, ast.JoinedStr):
+            pieces = [part.value if isinstance(part, ast.Constant) else None for part in node.values]
+            found.append(("".join(".*?" if p is None else re.escape(p) for p in pieces),
+                          "".join("…" if p is None else p for p in pieces)))
+    return [(pattern, shown) for pattern, shown in found if len(shown.replace("…", "")) >= 10 and " " in shown]
 
 
 def is_test_cell(cell) -> bool:
@@ -60,6 +125,9 @@ class GuardFailed(Exception):
 class GraderExecute(Execute):
     sandbox = Bool(False, help="run the kernel in the bubblewrap sandbox").tag(config=True)
     guard = Bool(True, help="restore the testing machinery before each graded test cell").tag(config=True)
+    audit = Bool(True, help="flag code that reaches into the grading machinery").tag(config=True)
+    hidden_last = Bool(True, help="run the hidden tests after the last cell, out of every cell's reach").tag(
+        config=True)
     output_limit = Integer(1_000_000, help="bytes of cell output kept per notebook").tag(config=True)
     # Output still arriving after a cell's reply (a flood draining) must not fail the whole notebook.
     iopub_timeout = Integer(30).tag(config=True)
@@ -86,21 +154,49 @@ class GraderExecute(Execute):
         self._deadline = None  # when the notebook must be done: set by preprocess (cells run one by one have none)
         self._waiting_for = None  # the execute request of the cell running
         self._stopped = None  # why the grader stopped the kernel
+        self.flags: list[str] = []  # reaches into the grading machinery: the audit's, and tampering seen
+        self._deferred: list = []  # (index, cell, hidden tests) of test cells whose hidden tests wait
 
     # -- the whole notebook ----------------------------------------------------------------------------
 
     def preprocess(self, nb, resources=None, km=None):
         self.reset()
         self._deadline = monotonic() + self.notebook_timeout
+        if self.audit:
+            self.flags = [str(flag) for flag in audit_notebook(nb)]
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:
             nb, resources = self.nb, self.resources
+            waiting, died_at = self._deferred, self._running
             self._after_dead_kernel(nb)
+            if waiting:
+                self._replay(nb, resources, died_at, waiting)
         if self._cut:
             self.notes.append(f"output cut: {self._cut:,} bytes beyond the first {self.output_limit:,} not kept")
         self._record_notes(nb)
         return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if index == len(self.nb.cells) - 1:
+            self.run_hidden_tests()
+        return cell, resources
+
+    def _replay(self, nb, resources, died_at: int, waiting: list) -> None:
+        """The kernel died before the hidden tests ran: run the cells before the one that killed it again, in
+        a new kernel, for the hidden tests of the test cells among them (an answer that crashes costs its
+        own exercise, not the ones before it)."""
+        before = copy.deepcopy(nb)
+        before.cells = before.cells[:died_at]
+        replay = type(self)(config=self.config, audit=False, **{name: getattr(self, name) for name in REPLAYED})
+        replayed, _ = replay.preprocess(before, dict(resources))
+        offset = 1 if replay.flags else 0  # the replay's own notice cell, on top
+        for index, cell, _ in waiting:
+            cell.outputs = replayed.cells[index + offset].outputs
+        self.flags += [flag for flag in replay.flags if flag not in self.flags]
+        self.notes.append(f"the hidden tests of the cells before cell {died_at + 1} ran in a second run of those "
+                          "cells")
 
     def _after_dead_kernel(self, nb) -> None:
         index = self._running if self._running is not None else len(nb.cells)
@@ -117,6 +213,15 @@ class GraderExecute(Execute):
     def _record_notes(self, nb) -> None:
         # Kept in the notebook's metadata, which the autograded copy keeps; the grading job reads it.
         nb.metadata.setdefault("aeworkbook", {})["grader_notes"] = self.notes
+        # Markup-free: a flag may quote the kernel (an exception's class name), and is shown in HTML and Markdown.
+        self.flags = [UNSAFE.sub("?", flag) for flag in self.flags]
+        nb.metadata["aeworkbook"]["flags"] = self.flags
+        if self.flags:  # at the top of the autograded copy and of the feedback: impossible to miss
+            nb.cells.insert(0, new_markdown_cell(
+                "**Flagged for review.** The grader found code that reaches into the grading machinery; "
+                "an instructor will read these cells (numbered as handed in, without this one) before the "
+                "score stands:\n\n" + "\n".join(f"- `{flag}`" for flag in self.flags),
+                metadata={NOTICE: True}))
 
     # -- one cell --------------------------------------------------------------------------------------
 
@@ -134,12 +239,24 @@ class GraderExecute(Execute):
                     restored = await self._run_quietly(RESTORE)
                 except GuardFailed as failure:
                     cell.outputs = [new_output("error", ename="GuardFailed", evalue=str(failure), traceback=[])]
-                    self.notes.append(f"cell {cell_index + 1}: {failure}")
+                    self.flags.append(f"cell {cell_index + 1}: {failure}")
                     return cell
                 if restored:
                     self.notes.append(f"before cell {cell_index + 1}, put back what an answer replaced: "
                                       + ", ".join(restored[:8]) + (" ..." if len(restored) > 8 else ""))
-        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        visible, hidden = split_hidden(cell.source) if test and self.hidden_last else (cell.source, "")
+        source, cell.source = cell.source, visible
+        try:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            cell.source = source
+        if hidden:
+            try:
+                await self._run_quietly(KEEP % cell_index)
+                self._deferred.append((cell_index, cell, hidden))
+            except GuardFailed as failure:
+                cell.outputs.append(new_output("error", ename="GuardFailed", evalue=str(failure), traceback=[]))
+                self.flags.append(f"cell {cell_index + 1}: {failure}")
         if test:  # nbgrader scores the first decisive output: an error must come before any result
             cell.outputs.sort(key=lambda output: not scores_zero(output))
         if guarded and locked and not test and not self._student_code_ran:
@@ -191,6 +308,54 @@ class GraderExecute(Execute):
             if msg["parent_header"].get("msg_id") == msg_id:
                 return True
         return False
+
+    async def async_run_hidden_tests(self) -> None:
+        """Run the waiting hidden tests, each in the namespace its visible part left, with the canaries at
+        random places among them; record each failure as its test cell's error."""
+        waiting, self._deferred = self._deferred, []
+        if not waiting:
+            return
+        order = list(waiting)
+        for canary in CANARIES:
+            nonce = f"canary {secrets.token_hex(8)}"
+            order.insert(secrets.randbelow(len(order) + 1), (None, nonce, canary.format(nonce=nonce)))
+        done, tampered = set(), False
+        try:
+            if self.guard and self._snapshot_taken:
+                await self._run_quietly(RESTORE)
+            for index, cell_or_nonce, code in order:
+                if index is not None:
+                    await self._run_quietly(RECALL % index)
+                content = await self._run_silently(code)
+                if index is None:  # a canary: it must fail, with its own nonce
+                    tampered |= not (content.get("status") == "error"
+                                     and cell_or_nonce in str(content.get("evalue")))
+                elif content.get("status") != "ok":
+                    cell_or_nonce.outputs.append(hidden_failure(content, cell_or_nonce.source))
+                done.add(index)
+        except (GuardFailed, DeadKernelError) as failure:
+            why = "the kernel died" if isinstance(failure, DeadKernelError) else "the grader's guard could not run"
+            (self.notes if isinstance(failure, DeadKernelError) else self.flags).append(
+                f"the hidden tests did not all run: {why}")
+            for index, cell, _ in waiting:
+                if index not in done:
+                    cell.outputs.append(new_output("error", ename=type(failure).__name__,
+                                                   evalue=f"the hidden tests did not run: {why}", traceback=[]))
+        if tampered:
+            self.flags.append(TAMPERED)
+            cells = {id(c): c for c in [*filter(is_test_cell, self.nb.cells), *(c for _, c, _ in waiting)]}
+            for cell in cells.values():
+                cell.outputs.append(new_output("error", ename="TamperingDetected", evalue=TAMPERED, traceback=[]))
+        for _, cell, _ in waiting:
+            cell.outputs.sort(key=lambda output: not scores_zero(output))
+
+    run_hidden_tests = run_sync(async_run_hidden_tests)
+
+    async def _run_silently(self, code: str) -> dict:
+        """Run code in the kernel as no cell: no history, no cell hooks, its output read by no one; the reply."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        reply = await self.async_wait_for_reply(msg_id)
+        return (reply or {}).get("content") or {"status": "error", "ename": "CellTimeoutError", "evalue": ""}
 
     async def _run_quietly(self, expression: str):
         """Evaluate grader code in the kernel without touching the notebook; return its value."""

@@ -53,11 +53,13 @@ def class_grades(gradebook: Gradebook, chapters: list[str], students: list[str])
 
 
 class ChapterGradesExport(ExportPlugin):
-    """Write ``student_id, <chapter>..., total, max_total, to_grade_by_hand, total_is, late_penalty, late`` to
+    """Write ``student_id, <chapter>..., total, max_total, to_grade_by_hand, total_is, late_penalty, late, flags`` to
     ``--to`` (default ``grades.csv``). A chapter's cell is its grade after any late penalty, empty when not
     handed in. ``to_grade_by_hand`` counts written answers that wait for a manual grade; while any does,
     ``total_is`` says ``provisional`` (they count 0 until graded), else ``final``. ``late_penalty`` is the
-    points taken off for lateness, ``late`` says which chapters were late and by how much."""
+    points taken off for lateness, ``late`` says which chapters were late and by how much. ``flags`` names
+    the chapters the grader flagged for review (code that reaches into the grading machinery: see
+    ``report.md``)."""
 
     def export(self, gradebook: Gradebook) -> None:
         chapters = sorted(a.name for a in gradebook.assignments if not self.assignment or a.name in self.assignment)
@@ -68,11 +70,12 @@ class ChapterGradesExport(ExportPlugin):
         with open(path, "w", newline="") as out:
             writer = csv.writer(out)
             writer.writerow(["student_id", *chapters, "total", "max_total", "to_grade_by_hand", "total_is",
-                             "late_penalty", "late"])
+                             "late_penalty", "late", "flags"])
             for student, grades in class_grades(gradebook, chapters, students).items():
                 scores = [f"{grades[c].grade:g}" if c in grades else "" for c in chapters]  # empty: counts 0
                 to_grade = sum(g.to_grade_by_hand for g in grades.values())
+                flagged = [c for c in grades if any(n.flagged for n in gradebook.find_submission(c, student).notebooks)]
                 writer.writerow([student, *scores, f"{sum(g.grade for g in grades.values()):g}", f"{max_total:g}",
                                  to_grade, "provisional" if to_grade else "final",
                                  f"{sum(g.penalty for g in grades.values()):g}",
-                                 "; ".join(f"{c}: {g.late}" for c, g in grades.items() if g.late)])
+                                 "; ".join(f"{c}: {g.late}" for c, g in grades.items() if g.late), " ".join(flagged)])

@@ -24,6 +24,7 @@ import nbformat
 
 from . import late
 from .catalogue import Chapter, Workbook, WorkbookError, chapters, nbgrader_meta
+from .execute import NOTICE
 from .nbconfig import COURSE_ID, CELL_TIMEOUT, OUTPUT_LIMIT, course_config, sqlite_url
 from .sandbox import Limits, check_available
 from .submissions import LMS_PATTERN, TIMESTAMP, Collected, Submission, collect, unpack
@@ -120,6 +121,7 @@ def grade_student(course: Course, student: str, to_grade: list[Chapter]) -> Stud
         log = result.get("log", "")
         if result["success"]:
             notes = execution_notes(course.notebook("autograded", student, chapter), course.limits)
+            flag_in_gradebook(course, student, chapter)
             feedback = api.generate_feedback(chapter.id, student, force=True)
             log += feedback.get("log", "")
             if not feedback["success"]:
@@ -136,7 +138,7 @@ def execution_notes(autograded: Path, limits: Limits) -> list[str]:
     died, tampering the grader undid, output it cut."""
     nb = nbformat.read(autograded, as_version=4)
     notes = []
-    for index, cell in enumerate(nb.cells, start=1):
+    for index, cell in enumerate([c for c in nb.cells if not c.metadata.get(NOTICE)], start=1):
         for output in cell.get("outputs", []):
             if output.output_type == "error" and output.ename in ("CellTimeoutError", "MemoryError"):
                 grade_id = nbgrader_meta(cell).get("grade_id", "")
@@ -144,6 +146,31 @@ def execution_notes(autograded: Path, limits: Limits) -> list[str]:
                     f"ran out of memory (the limit is {limits.memory_mb} MB)"
                 notes.append(f"cell {index}{f' ({grade_id})' if grade_id else ''} {what}")
     return [printable(note) for note in notes + nb.metadata.get("aeworkbook", {}).get("grader_notes", [])]
+
+
+def flag_in_gradebook(course: Course, student: str, chapter: Chapter) -> None:
+    """Mark an autograded notebook that the grader flagged as flagged in the gradebook (the CSV's ``flags``
+    column, the formgrader's flag, the report); a clean regrade clears the mark."""
+    from nbgrader.api import Gradebook
+
+    nb = nbformat.read(course.notebook("autograded", student, chapter), as_version=4)
+    flags = list(nb.metadata.get("aeworkbook", {}).get("flags", []))
+    with Gradebook(course.db_url, COURSE_ID) as gradebook:
+        notebook = gradebook.find_submission_notebook(Path(chapter.notebook).stem, chapter.id, student)
+        notebook.flagged = bool(flags)
+        gradebook.db.commit()
+
+
+def flagged_in_gradebook(course: Course, known: list[Chapter]) -> list[tuple[str, str, list[str]]]:
+    """(student, chapter, flags) for every flagged notebook of the gradebook, graded in this run or before."""
+    from nbgrader.api import Gradebook, SubmittedNotebook
+
+    by_id = {chapter.id: chapter for chapter in known}
+    with Gradebook(course.db_url, COURSE_ID) as gradebook:
+        found = sorted((n.student.id, n.assignment.name) for n in gradebook.db.query(SubmittedNotebook).filter(
+            SubmittedNotebook.flagged) if n.assignment.name in by_id)
+    return [(student, chapter, nbformat.read(course.notebook("autograded", student, by_id[chapter]), as_version=4)
+             .metadata.get("aeworkbook", {}).get("flags", [])) for student, chapter in found]
 
 
 def last_error(result: dict) -> str:

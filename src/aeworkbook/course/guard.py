@@ -9,6 +9,9 @@ custom exception handler (``set_custom_exc``), input and AST transformers and ev
 ``sys.excepthook``, ``sys.stdout``, ``sys.stderr``. It returns what it put back, for the grader's
 notes.
 
+:func:`keep` and :func:`recall` hold each test cell's namespace for its hidden tests, which the grader runs
+after the notebook's last cell (:mod:`.execute`).
+
 This is a guard against known tricks, not a security boundary: code in the same process can always
 reach the guard itself. The sandbox bounds what such code can do to the student's own grade, and the
 grader notes everything the guard put back, so that an instructor can take a look.
@@ -166,3 +169,22 @@ def _put_back(owner, name: str, value) -> None:
         type.__setattr__(owner, name, value)
     else:
         vars(owner)[name] = value
+
+
+# -- the namespace each test cell's hidden tests run in -------------------------------------------------------------
+
+_kept: dict = {}
+
+
+def keep(key) -> None:
+    """Remember the notebook's namespace as a test cell's visible part left it: its hidden tests, run after
+    the last cell, see the same names (the cell's own helpers, not what later cells bound to those names)."""
+    shell, _ = _shell_and_kernel()
+    _kept[key] = dict(shell.user_ns)
+
+
+def recall(key) -> None:
+    """Put back the namespace :func:`keep` saw under ``key``."""
+    namespace = _shell_and_kernel()[0].user_ns
+    namespace.clear()
+    namespace.update(_kept[key])

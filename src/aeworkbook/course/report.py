@@ -109,16 +109,29 @@ def written_summary(scores: dict, known: list[Chapter], waiting: dict) -> list[s
             *lines, ""]
 
 
+def flagged_section(flagged) -> list[str]:
+    if not flagged:
+        return []
+    return ([f"## FLAGGED for review: {len(flagged)} notebook{'s' * (len(flagged) != 1)}", "",
+             "Their code reaches into the grading machinery (or the kernel reported a check that must fail as "
+             "passed); their scores stand only once you have read the cells named here (the autograded copy "
+             "opens with the same list). The gradebook marks them as flagged.", ""]
+            + [f"- **{student}, {chapter}**: " + "; ".join(f"`{flag}`" for flag in flags)
+               for student, chapter, flags in flagged] + [""])
+
+
 def write_report(path: Path, scores: dict, known: list[Chapter], problems: list[tuple[str, str]],
                  failures: list[tuple[str, str, list[str]]], notes: list[tuple[str, str, list[str]]],
-                 isolation: str, waiting: dict | None = None, late: list[str] | None = None) -> Path:
+                 isolation: str, waiting: dict | None = None, late: list[str] | None = None,
+                 flagged: list[tuple[str, str, list[str]]] = ()) -> Path:
     """``report.md`` beside its figure: per-exercise means, the figure, and every problem found;
     ``isolation`` says how students' code ran (a warning, loud, when it ran without the sandbox);
-    ``late``: the policy and each late hand-in, when the course has deadlines."""
+    ``late``: the policy and each late hand-in, when the course has deadlines; ``flagged`` (student, chapter,
+    flags), first of all, the notebooks whose code reaches into the grading."""
     summaries = summarise(scores, known)
     figure = plot_distribution(summaries, len(scores), path.with_suffix(".png"))
     banner = [f"> **{isolation}**" if isolation.startswith("WARNING") else isolation, ""]
-    lines = ["# Grading report", "", *banner, f"{len(scores)} students.", "",
+    lines = ["# Grading report", "", *banner, *flagged_section(flagged), f"{len(scores)} students.", "",
              "| exercise | handed in | mean score | full marks |", "|---|---|---|---|"]
     for s in summaries:
         share = f"{s.full / s.submitted:.0%}" if s.submitted else "-"

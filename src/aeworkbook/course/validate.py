@@ -146,7 +146,7 @@ def execute(nb, folder: Path, cell_timeout: int, sandbox: bool = False) -> str |
     if sandbox:
         check_available()
     nb, resources = ClearOutput().preprocess(nb, {})
-    executor = GraderExecute(timeout=cell_timeout, sandbox=sandbox)
+    executor = GraderExecute(timeout=cell_timeout, sandbox=sandbox, audit=False)  # flags are for the grader's report
     with environment(NBGRADER_EXECUTION="validate", AEWORKBOOK_PROFILE="fast"):
         with kernel_chatter_hidden():
             executor.preprocess(nb, {"metadata": {"path": str(folder)}})
