@@ -394,7 +394,7 @@ def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
     denoised = {name: ns[name].predict(noisy_val, verbose=0) for name in ("dense_denoiser", "conv_denoiser")}
     for key, name, label, setup in [
             ("dense_denoiser", "dense_denoiser", "dense denoiser 784-256-64-256-784 (Chapter 3's)", "noisy -> clean, BCE, Adam"),
-            ("conv_denoiser", "conv_denoiser", "conv denoiser [32, 32], UpSampling2D decoder (Chollet's)",
+            ("conv_denoiser", "conv_denoiser", "conv denoiser [32, 32], UpSampling2D + Conv2D decoder",
              "the chapter's builder, noisy -> clean, BCE, Adam")]:
         rows.append(model_row(
             key, label, ns[name], "MNIST", f"{setup}; Gaussian noise {noise}, clipped", figures,
