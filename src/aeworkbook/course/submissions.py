@@ -151,9 +151,11 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
             if identified is None:
                 continue
             chapter, nb = identified
+            before = nbformat.writes(nb)
             for note in reconcile_cells(nb, chapter):
                 found.problem(student, f"{name}: {note}")
-            contents[path] = nbformat.writes(nb)
+            after = nbformat.writes(nb)  # graded as handed in, byte for byte, unless its cells needed matching
+            contents[path] = path.read_text(encoding="utf-8") if after == before else after
             if chapter.id in chosen:
                 keep, drop = preferred(chosen[chapter.id], (path, name), chapter)
                 found.problem(student, f"two notebooks for {chapter.id}: graded {keep[1]}, ignored {drop[1]}")
