@@ -96,7 +96,8 @@ _worker_log = None
 
 
 def keep_kernel_chatter_out_of_the_terminal(course: Course) -> None:
-    """Kernels inherit the worker's stderr: send it (once a worker) to a log file in the course."""
+    """Send the worker's stderr (once a worker) to a log file in the course: nbgrader's chatter, the tail of
+    each sandboxed kernel's own log (escaped), and with ``--no-sandbox`` the kernels' stderr itself."""
     global _worker_log
     if _worker_log is None:
         folder = Path(course.course_dir) / "logs"

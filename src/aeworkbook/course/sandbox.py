@@ -52,6 +52,8 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer
 
+from .untrusted import printable
+
 HOME = "/home/student"  # the kernel's working folder and home, a private tmpfs
 SOCKETS = "/run/jupyter"  # the kernel's ipc sockets, a private tmpfs too
 PASSED_THROUGH = ("AEWORKBOOK_PROFILE", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "LANG",
@@ -310,7 +312,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._cgroup.remove()
             self._cgroup = None
         if log := self.kernel_log(10_000):  # kernel chatter: to the worker's log, control characters escaped
-            sys.stderr.write("".join(c if c.isprintable() or c in "\n\t" else ascii(c)[1:-1] for c in log) + "\n")
+            sys.stderr.write(printable(log, lines=True) + "\n")
         if not restart:
             shutil.rmtree(self._run_dir, ignore_errors=True)
 
