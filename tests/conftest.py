@@ -37,18 +37,19 @@ class WrongAnswerFile(pytest.File):
     def collect(self):
         from workbook import exercises
         self.graded = None
+        unguarded = [kind for kind in wrong_answers.KINDS if kind not in wrong_answers.GUARDED_TRICKS]
         for exercise in exercises(self.path.stem):
-            yield WrongAnswerItem.from_parent(self, name=exercise.answer_id, kinds=wrong_answers.KINDS[:5])
+            yield WrongAnswerItem.from_parent(self, name=exercise.answer_id, kinds=unguarded)
         for trick in wrong_answers.GUARDED_TRICKS:
             yield WrongAnswerItem.from_parent(self, name=trick, kinds=(trick,))
 
     def run(self) -> wrong_answers.ChapterRun:
         """Every candidate of the chapter, graded once (the first item asks; the others reuse it)."""
         if self.graded is None:
-            from workbook import source_notebook
+            from workbook import source_notebook, student_notebook
             chapter = self.path.stem
             try:
-                self.graded = wrong_answers.run_chapter(chapter, source_notebook(chapter),
+                self.graded = wrong_answers.run_chapter(chapter, source_notebook(chapter), student_notebook(chapter),
                                                         wrong_answers.read_answers(chapter))
             except Exception as error:  # a dead or stuck kernel: every item reports it, none runs it again
                 self.graded = error

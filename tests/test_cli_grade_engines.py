@@ -9,10 +9,9 @@ import pytest
 from classroom import CH04, Handin, every_other, expected_scores, write_class
 from test_cli_grade import grade, gradebook_scores
 
-SMALL_CLASS = {
+SMALL_CLASS = {  # two notebooks, so that two jobs grade side by side; the full class has the blank ones
     "ada": (False, [Handin(CH04)]),
-    "bob": (True, [Handin(CH04, solved=set())]),
-    "cy": (False, [Handin(CH04, solved=every_other(CH04, 1))]),
+    "cy": (True, [Handin(CH04, solved=every_other(CH04, 1))]),
 }
 
 

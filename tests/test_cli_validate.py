@@ -36,7 +36,9 @@ def test_solution_passes_every_exercise(aeworkbook, chapter):
                              for e_number, e in enumerate(exercises(chapter), start=1)}, out
 
 
-@pytest.mark.parametrize("chapter", chapter_ids())
+# Two chapters are enough for validate's report of a blank copy: that every released stub earns nothing is
+# checked exercise by exercise, in every chapter, by the wrong-answer checks (tests/answers/, the "stub").
+@pytest.mark.parametrize("chapter", [chapter_ids()[0], chapter_ids()[-1]])
 def test_blank_student_version_attempts_nothing_and_fails(aeworkbook, chapter):
     status, out, _ = aeworkbook("validate", student_notebook(chapter))
     assert status == 1

@@ -70,6 +70,15 @@ def test_hidden_tests_score_and_see_their_own_helpers_but_stay_out_of_every_outp
     assert SECRET not in str([c.get("outputs", []) for c in wrong.cells])
 
 
+def test_a_failed_visible_part_scores_0_without_running_its_hidden_tests():
+    """Its hidden tests could only add a second error: skipping them saves a careless class's grading time."""
+    failed = notebook("def double(x):\n    return x")
+    run(failed)
+    assert score(failed) == 0
+    errors = [o.evalue for o in by_id(failed).outputs if o.output_type == "error"]
+    assert errors == ["double should double its input"], "the visible failure only, no hidden one"
+
+
 def test_a_hidden_failure_shows_a_builtin_type_and_only_a_message_the_hidden_tests_hold():
     source = by_id(notebook("")).source
     leaked = hidden_failure({"ename": f"Leak_{SECRET}", "evalue": f"{SECRET} double should double its input"}, source)

@@ -2,9 +2,9 @@
 
 ``tests/answers/<chapter>.yaml`` holds, for each answer cell, wrong answers (must earn 0), correct
 alternatives (must earn full marks) and accepted ones (wrong, but no test can tell; recorded only).
-Three tricks are added to every exercise: the requested names as objects equal to anything, the
-same with NumPy's checks made to always pass, and an unsolved cell with IPython's tracebacks
-silenced.
+The released stub (the student version's answer cell, unsolved) must earn 0, and three tricks are
+added to every exercise: the requested names as objects equal to anything, the same with NumPy's
+checks made to always pass, and an unsolved cell with IPython's tracebacks silenced.
 
 One kernel per chapter, started once with nbgrader's executor: the notebook's cells run in order
 with the solution; at each exercise the kernel's namespace is saved, every candidate runs in the
@@ -29,7 +29,7 @@ from aeworkbook.course.nbconfig import CELL_TIMEOUT, put_tools_on_path
 from aeworkbook.course.validate import environment, error_message, kernel_chatter_hidden
 
 ANSWERS = Path(__file__).resolve().parent / "answers"
-KINDS = ("solution", "right", "wrong", "accepted", "magic", "patched_asserts", "silenced_tracebacks")
+KINDS = ("solution", "right", "wrong", "accepted", "stub", "magic", "patched_asserts", "silenced_tracebacks")
 FULL_MARKS = ("solution", "right")  # kinds that must earn the exercise's points; the rest but "accepted" 0
 # Tricks that only the grader's guard (aeworkbook.course.execute.GraderExecute) can defeat.
 GUARDED_TRICKS = ("patched_asserts", "silenced_tracebacks")
@@ -139,12 +139,12 @@ def tricks(answer_id: str, solution: str) -> list[Candidate]:
                       SILENCED_TRACEBACKS)]
 
 
-def candidates(answer_id: str, solution: str, listed: dict) -> list[Candidate]:
-    """The solution, the YAML's candidates for this answer cell, then the tricks."""
+def candidates(answer_id: str, solution: str, stub: str, listed: dict) -> list[Candidate]:
+    """The solution, the YAML's candidates for this answer cell, the released stub, then the tricks."""
     found = [Candidate(answer_id, "solution", "the solution", solution)]
     for kind in ("right", "wrong", "accepted"):
         found += [Candidate(answer_id, kind, entry["why"], entry["code"]) for entry in listed.get(kind) or []]
-    return found + tricks(answer_id, solution)
+    return found + [Candidate(answer_id, "stub", "the released stub, unsolved", stub)] + tricks(answer_id, solution)
 
 
 # Kept in a module of its own inside the kernel, out of the notebook's namespace.
@@ -186,15 +186,17 @@ def code_cell(source: str, metadata: dict | None = None):
     return nbformat.v4.new_code_cell(source, metadata=metadata or HARNESS_CELL)
 
 
-def run_chapter(chapter: str, notebook: Path, answers: dict, **options) -> ChapterRun:
-    """Grade every candidate of every exercise of ``notebook`` (a source notebook in solutions/).
-    ``options`` go to the executor (for trials on a busy machine, e.g. a longer ``iopub_timeout``)."""
+def run_chapter(chapter: str, notebook: Path, released: Path, answers: dict, **options) -> ChapterRun:
+    """Grade every candidate of every exercise of ``notebook`` (a source notebook in solutions/; its student
+    version ``released`` gives the stubs). ``options`` go to the executor (for trials on a busy machine,
+    e.g. a longer ``iopub_timeout``)."""
     from nbgrader.utils import determine_grade
 
     started = time.perf_counter()
     run = ChapterRun(chapter)
     nb = nbformat.read(notebook, as_version=4)
     exercises = {e.answer_id: e for e in read_exercises(nb)}
+    stubs = {nbgrader_meta(cell).get("grade_id"): cell.source for cell in nbformat.read(released, as_version=4).cells}
     put_tools_on_path()
     executor = GraderExecute(**{"timeout": CELL_TIMEOUT, **options})  # the grader's own executor
     executor.nb, executor.resources = nb, {"metadata": {"path": str(notebook.parent)}}
@@ -217,7 +219,7 @@ def run_chapter(chapter: str, notebook: Path, answers: dict, **options) -> Chapt
                     solution = solution_text(cell.source)
                     test_index, test = next((i, c) for i, c in enumerate(nb.cells)
                                             if nbgrader_meta(c).get("grade_id") == exercises[answer_id].test_id)
-                    for candidate in candidates(answer_id, solution, answers.get(answer_id) or {}):
+                    for candidate in candidates(answer_id, solution, stubs[answer_id], answers.get(answer_id) or {}):
                         if candidate.kind == "solution":
                             continue  # graded below, in the notebook's own run
                         execute(code_cell(SAVE), index)

@@ -9,7 +9,8 @@ nbgrader's own execution it
   machinery are flagged, with cell and line, in the notebook's metadata and in a cell at its top;
 - runs the guard (:mod:`.guard`) before every graded test cell, so that an answer that replaced
   ``numpy.testing`` or silenced IPython's tracebacks earns nothing from it;
-- runs each test cell's visible part in its place, and its hidden tests only after the last cell, silently
+- runs each test cell's visible part in its place, and its hidden tests (unless the visible part failed,
+  which scores 0 already) only after the last cell, silently
   and out of the history (so that no student cell ever runs after them: nothing a student's code records
   of them can reach an output); a hidden failure becomes the test cell's error, with its type and, only
   when it is a message written in the hidden tests, its message. Checks that must fail (canaries) are
@@ -250,7 +251,7 @@ class GraderExecute(Execute):
             cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         finally:
             cell.source = source
-        if hidden:
+        if hidden and not any(map(scores_zero, cell.outputs)):  # a failed visible part scores 0 without them
             try:
                 await self._run_quietly(KEEP % cell_index)
                 self._deferred.append((cell_index, cell, hidden))
