@@ -150,14 +150,18 @@ def likelihood_trap(row, rows):
 
 
 def top_k_beats_l1(row, rows):
-    """Against the L1 SAE with the nearest L0: a lower FVU and fewer dead latents."""
+    """Against the L1 SAE with the nearest L0, over the same seeds: a lower FVU and fewer dead latents in every
+    seed than the L1 SAE has in any."""
     ours = row["figure"]
     l1 = min((r["figure"] for key, r in rows.items() if key.startswith("L1")), key=lambda f: abs(f["l0"] - ours["l0"]))
-    ok_fvu, ok_dead = ours["value"] < l1["value"], ours["dead"] < l1["dead"]
+    our_fvu, l1_fvu = ours.get("seed_fvu", [ours["value"]]), l1.get("seed_fvu", [l1["value"]])
+    our_dead, l1_dead = ours.get("seed_dead", [ours["dead"]]), l1.get("seed_dead", [l1["dead"]])
+    ok_fvu, ok_dead = max(our_fvu) < min(l1_fvu), max(our_dead) < min(l1_dead)
     return ok_fvu and ok_dead, (
-        f"FVU {ours['value']:.3f} at L0 {ours['l0']:.1f} {'<' if ok_fvu else '≥'} the nearest L1 SAE's {l1['value']:.3f} "
-        f"at L0 {l1['l0']:.1f} (reconstructs better: {'yes' if ok_fvu else 'no'}); dead latents {ours['dead']} "
-        f"{'<' if ok_dead else '≥'} its {l1['dead']} (fewer dead: {'yes' if ok_dead else 'no'})")
+        f"seeds {', '.join(map(str, ours.get('seeds', [42])))}: FVU {' '.join(f'{v:.3f}' for v in our_fvu)} at L0 "
+        f"{ours['l0']:.1f} {'<' if ok_fvu else '≥'} the nearest L1 SAE's {' '.join(f'{v:.3f}' for v in l1_fvu)} at L0 "
+        f"{l1['l0']:.1f} (reconstructs better: {'yes' if ok_fvu else 'no'}); dead latents {our_dead} "
+        f"{'<' if ok_dead else '≥'} its {l1_dead} (fewer dead: {'yes' if ok_dead else 'no'})")
 
 
 # References with two rows each: the chapter's model on its budget, and a reference set-up on the reference's.
@@ -228,10 +232,12 @@ REFERENCES = {
     ("ch09_at_work", "elbo"): Reference(
         NALISNICK, "as above", "AUROC far below 0.5 (direction)", likelihood_trap,
         "a one-sample -ELBO of a small dense VAE (10 codings)"),
-    ("ch09_at_work", "top-16"): Reference(
+    ("ch09_at_work", "top-16_AuxK"): Reference(
         GAO, "SAEs on GPT-2 small and GPT-4 activations, TopK against ReLU + L1, with their initialisation and AuxK loss",
         "at the same L0, top-k has a lower reconstruction error and fewer dead latents (direction)", top_k_beats_l1,
-        "a 64-neuron MNIST classifier layer, 256 latents, no AuxK loss, untied weights initialised at random"),
+        "a 64-neuron MNIST classifier layer, 256 latents, dead latents counted on the 10,000 test inputs and AuxK's "
+        "window 10,000 training inputs (theirs: 10 million tokens); no learned input bias (the activations are "
+        "centred)"),
     ("ch05_vae", "vae"): Reference(
         GERON + "; " + DESIGN_NOTE, "Fashion-MNIST, 150-100, 10 codings, 25 epochs, batch 128",
         "val 0.0311 (MSE + KL/784)", vae_loss, "sigmoid output, not linear"),
@@ -428,6 +434,9 @@ def figure_text(row: dict) -> str:
     if "dead" in figure:
         text += (f"; L0 {figure['l0']:.1f}, dead latents {figure['dead']}; spliced-in test accuracy "
                  f"{figure['spliced']:.1%} (classifier alone {figure['classifier']:.1%})")
+    if "seed_dead" in figure:
+        text += (f"; seeds {', '.join(map(str, figure['seeds']))}: dead latents {figure['seed_dead']}, FVU "
+                 f"{' '.join(f'{v:.3f}' for v in figure['seed_fvu'])}")
     if "near_target" in figure:
         text += f"; {figure['near_target']:.0%} within 0.05 of 0.1"
     return text
