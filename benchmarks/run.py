@@ -194,6 +194,9 @@ def main(argv=None) -> int:
                 results["fast_workbook"] = {"load_start": load_start, "load_end": os.getloadavg(),
                                             "loop_seconds_with_setup_only_runs": time.perf_counter() - start}
         results_json.write_text(json.dumps(results, indent=1))
+    reproduction = args.out / "keras_io_vqvae.json"  # written by keras_io_vqvae.py, a run of its own (about 30 min a seed)
+    if reproduction.exists():
+        results["keras_io_vqvae"] = json.loads(reproduction.read_text())
     (args.out / "RESULTS.md").write_text(report.render(results))
     print(f"wrote {args.out / 'RESULTS.md'}")
     return 0
