@@ -1,6 +1,7 @@
 """keras-io's VQ-VAE example at its own budget, with Chapter 8's own ``VectorQuantizer``, over several seeds.
 
-    nice -n 19 python benchmarks/keras_io_vqvae.py --seeds 42 43 44   # about 30 epochs a seed; results as they come
+    nice -n 19 python benchmarks/keras_io_vqvae.py --seeds 42 43 44   # 30 epochs a seed, one seed after another
+    python benchmarks/run.py --report-only                            # its table into RESULTS.md
 
 The reference (keras-io, *Vector-Quantized Variational Autoencoders*, Keras 3 version): MNIST's 60,000
 training digits scaled to [-0.5, 0.5]; encoder Conv2D 32 and 64 (3x3, stride 2, ReLU) then a 1x1 Conv2D to
