@@ -120,6 +120,7 @@ def run_full(chapter: str, out: Path, profile: str = "full") -> dict:
     nb.cells.append(code_cell(
         f"measures.measure_chapter({chapter!r}, globals(), {str(out / 'figures')!r}, {str(out_json)!r})"))
     timing = execute(nb, chapter, profile, timeout=None)
+    nbformat.write(nb, out / "raw" / f"{chapter}.ipynb")  # its outputs, to check the prose's numbers against
     measured = json.loads(out_json.read_text())
     # The notebook's own work: its cells, without the two added ones (the end cell trains the reference set-ups).
     return {**measured, "timing": timing,
@@ -194,6 +195,9 @@ def main(argv=None) -> int:
                 results["fast_workbook"] = {"load_start": load_start, "load_end": os.getloadavg(),
                                             "loop_seconds_with_setup_only_runs": time.perf_counter() - start}
         results_json.write_text(json.dumps(results, indent=1))
+    reproduction = args.out / "keras_io_vqvae.json"  # written by keras_io_vqvae.py, a run of its own (about 30 min a seed)
+    if reproduction.exists():
+        results["keras_io_vqvae"] = json.loads(reproduction.read_text())
     (args.out / "RESULTS.md").write_text(report.render(results))
     print(f"wrote {args.out / 'RESULTS.md'}")
     return 0
