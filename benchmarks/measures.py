@@ -374,13 +374,20 @@ def ch05_vae(ns: dict, figures: Figures) -> list[dict]:
 def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
     fashion = ns["fashion"]
     x_val, x_test = ns["x_val"], ns["x_test"]  # the digits with their channel axis
-    outputs = {name: ns[name].predict(x_val, verbose=0) for name in ("dense_ae", "small_conv_ae", "conv_ae")}
+    outputs = {name: ns[name].predict(x_val, verbose=0)
+               for name in ("dense_ae", "small_conv_ae", "upsample_conv_ae", "bottleneck_ae", "conv_ae")}
     rows = [
         model_row("dense98", "dense AE 784-98-784 (the comparison model)", ns["dense_ae"], "MNIST",
                   "ReLU code, sigmoid output, BCE, Adam", figures, **reconstruction(x_val, outputs["dense_ae"])),
         model_row("conv98", "conv AE [32, 2]: code 7x7x2 = 98", ns["small_conv_ae"], "MNIST",
                   "the chapter's builder, Conv2DTranspose decoder, BCE, Adam", figures,
                   **reconstruction(x_val, outputs["small_conv_ae"])),
+        model_row("conv98_upsample", "conv AE [32, 2], UpSampling2D + Conv2D decoder: code 7x7x2 = 98",
+                  ns["upsample_conv_ae"], "MNIST", "the chapter's builder, UpSampling2D + Conv2D decoder, BCE, Adam",
+                  figures, **reconstruction(x_val, outputs["upsample_conv_ae"])),
+        model_row("conv98_bottleneck", "conv AE [32, 32] + Dense(98) bottleneck: code 98", ns["bottleneck_ae"], "MNIST",
+                  "the builder's [32, 32] encoder and Conv2DTranspose decoder with Dense(98, relu) and "
+                  "Dense(1,568, relu) between them, BCE, Adam", figures, **reconstruction(x_val, outputs["bottleneck_ae"])),
         model_row("conv", "conv AE [32, 32] (keras-io): code 7x7x32 = 1,568", ns["conv_ae"], "MNIST",
                   "the chapter's builder, Conv2DTranspose decoder, BCE, Adam", figures,
                   **reconstruction(x_val, outputs["conv_ae"]),
@@ -442,8 +449,9 @@ def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
         "Gaussian noise 0.4, clipped; validated on noisy test digits",
         figures, **reconstruction(x_test, keras_io.predict(noisy_test, verbose=0))))
 
-    figures.rows("reconstructions", [x_val, outputs["dense_ae"], outputs["small_conv_ae"], outputs["conv_ae"]],
-                 ["original", "dense\n98", "conv\n7x7x2", "conv\n7x7x32"], "Chapter 6: validation digits")
+    figures.rows("reconstructions", [x_val, outputs["dense_ae"], outputs["small_conv_ae"], outputs["bottleneck_ae"],
+                                     outputs["conv_ae"]],
+                 ["original", "dense\n98", "conv\n7x7x2", "conv +\nDense(98)", "conv\n7x7x32"], "Chapter 6: validation digits")
     figures.rows("denoised", [noisy_val, denoised["dense_denoiser"], denoised["conv_denoiser"], x_val],
                  ["noisy", "dense", "conv", "clean"], f"Chapter 6: Gaussian noise {noise}, validation digits")
     figures.rows("reconstructions_seq2seq", [fashion.x_val, seq_out], ["original", "seq2seq\n30"],
@@ -488,7 +496,11 @@ def ch07_contractive_pretraining(ns: dict, figures: Figures) -> list[dict]:
     # The chapter's own few-label and retrieval measurements, each feature set beside raw pixels and PCA.
     ns["_benchmark_at_work"] = {"labels": int(len(ns["y_few"])), "classifier_epochs": ns["CLASSIFIER_EPOCHS"],
                                 "few_label_accuracy": ns["few_label_accuracy"], "precision_at_10": ns["precision_at_10"],
-                                "queries": int(len(ns["queries"]))}
+                                "queries": int(len(ns["queries"])),
+                                "label_draws": ns["LABEL_DRAWS"],
+                                "label_budgets": {method: {str(budget): [float(a) for a in ns["budget_accuracy"][method, budget]]
+                                                           for budget in ns["LABEL_BUDGETS"]}
+                                                  for method in ns["budget_methods"]}}
     return rows
 
 

@@ -62,3 +62,8 @@ def test_maps_of_any_size_on_their_own_scale():
         show_maps([np.zeros((2, 2, 1))])
     with pytest.raises(ValueError, match="2 maps but 1 titles"):
         show_maps(maps, titles=["one"])
+
+
+def test_maps_on_one_given_scale():
+    fig = show_maps([np.full((2, 2), -3.0), np.zeros((2, 2))], vmin=-6, vmax=0)
+    assert [ax.images[0].get_clim() for ax in fig.axes] == [(-6, 0), (-6, 0)]

@@ -56,8 +56,9 @@ def show_image_grid(images: np.ndarray, n_cols: int = 10, title: str | None = No
 
 
 def show_maps(maps: Sequence[np.ndarray], titles: Sequence[str] | None = None, n_cols: int = 8,
-              title: str | None = None, cmap: str = "viridis"):
-    """A grid of 2-D arrays of any size, each on its own colour scale: filters, feature maps, patterns.
+              title: str | None = None, cmap: str = "viridis", vmin: float | None = None, vmax: float | None = None):
+    """A grid of 2-D arrays of any size, each on its own colour scale (or all from ``vmin`` to ``vmax``):
+    filters, feature maps, patterns.
 
     Unlike the image helpers, nothing is assumed about the values: a learned filter
     has negative weights and a feature map is not limited to [0, 1].
@@ -73,7 +74,7 @@ def show_maps(maps: Sequence[np.ndarray], titles: Sequence[str] | None = None, n
     for ax in axes.flat:
         ax.axis("off")
     for i, (ax, values) in enumerate(zip(axes.flat, maps)):
-        ax.imshow(values, cmap=cmap)
+        ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax)
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
     if title:
