@@ -91,7 +91,7 @@ def test_student_text_reaches_the_terminal_and_report_escaped(graded):
     _, out, course, _, _ = graded
     shown = r"ivy: ch01 \x1b[2J\x1b]0;owned\x07\x0a0 problems.ipynb: graded as ch01_simple_sparse"
     report = (course / "report.md").read_text()
-    assert shown in out and shown in report
+    assert shown in out and f"- ` ivy `: ` {shown.removeprefix('ivy: ')}" in report  # as code, never markup
     for text in (out, report, *(p.read_text() for p in (course / "logs").glob("*/*.log"))):
         assert "\x1b" not in text and "\x07" not in text
 
@@ -200,7 +200,7 @@ def test_report_gives_per_exercise_means_problems_and_a_figure(graded):
     mean = sum(cells[test_id] for cells in handed_in) / len(handed_in)
     full = sum(cells[test_id] > 0 for cells in handed_in) / len(handed_in)
     assert f"| ch01 ex 1 linear_ae | {len(handed_in)} | {mean:.2f} / 2 | {full:.0%} |" in report
-    assert "gus: notes.txt: not a notebook (ignored)" in report and "fay, ch05_vae" in report
+    assert "- ` gus `: ` notes.txt: not a notebook (ignored) `" in report and "fay, ch05_vae" in report
     assert (course / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -122,7 +122,7 @@ def test_every_trick_is_flagged_in_the_summary_the_csv_the_report_and_the_feedba
     for student in tampering_class():
         assert re.search(rf"^  FLAGGED {student}, {TAMPERING_CHAPTER}: cell \d+", out, re.M), student
         assert flags[student] == TAMPERING_CHAPTER, student
-        assert f"- **{student}, {TAMPERING_CHAPTER}**: `cell " in report, student
+        assert f"- **{student}, {TAMPERING_CHAPTER}**: ` cell " in report, student
         assert "Flagged for review." in feedback(course, student, TAMPERING_CHAPTER), student
     assert flags["ada"] == "" and "ada" not in re.findall(r"FLAGGED (\w+)", out)
     assert "## FLAGGED for review" in report

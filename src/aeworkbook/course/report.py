@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalogue import Chapter, Exercise
+from .untrusted import code_span
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def flagged_section(flagged) -> list[str]:
              "Their code reaches into the grading machinery (or the kernel reported a check that must fail as "
              "passed); their scores stand only once you have read the cells named here (the autograded copy "
              "opens with the same list). The gradebook marks them as flagged.", ""]
-            + [f"- **{student}, {chapter}**: " + "; ".join(f"`{flag}`" for flag in flags)
+            + [f"- **{student}, {chapter}**: " + "; ".join(code_span(flag) for flag in flags)
                for student, chapter, flags in flagged] + [""])
 
 
@@ -141,11 +142,12 @@ def write_report(path: Path, scores: dict, known: list[Chapter], problems: list[
     lines += written_summary(scores, known, waiting or {})
     if late is not None:
         lines += ["## Late work", "", *late, ""]
-    lines += ["## Could not be graded", ""] + ([f"- {student}, {chapter}: {'; '.join(why)}"
+    lines += ["## Could not be graded", ""] + ([f"- {student}, {chapter}: {code_span('; '.join(why))}"
                                                 for student, chapter, why in failures] or ["None."])
-    lines += ["", "## Problems in the submissions", ""] + ([f"- {student}: {what}" for student, what in problems]
+    lines += ["", "## Problems in the submissions", ""] + ([f"- {code_span(student)}: {code_span(what)}"
+                                                            for student, what in problems]
                                                            or ["None."])
-    lines += ["", "## Notes from the runs", ""] + ([f"- {student}, {chapter}: {'; '.join(what)}"
+    lines += ["", "## Notes from the runs", ""] + ([f"- {student}, {chapter}: {code_span('; '.join(what))}"
                                                     for student, chapter, what in notes] or ["None."])
     path.write_text("\n".join(lines) + "\n")
     return path

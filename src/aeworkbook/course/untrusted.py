@@ -3,7 +3,9 @@
 A file name or an error message can hold terminal escapes (clear the screen, retitle the terminal,
 move the cursor), a newline that fakes a line of the summary, or Unicode bidirectional controls that
 show text in another order than it is stored. Every place that prints, logs or reports such text
-passes it through :func:`printable`, which shows each of these characters as a visible escape.
+passes it through :func:`printable`, which shows each of these characters as a visible escape; a
+Markdown report puts it in a :func:`code_span`, so that it shows as written and is never markup (an
+image that calls out when the instructor opens the report, a link, raw HTML).
 """
 
 from __future__ import annotations
@@ -28,3 +30,10 @@ def printable(text: str, *, lines: bool = False) -> str:
     With ``lines``, newlines and tabs are kept (a log, a multi-line message); otherwise they are escaped
     too, so that the text stays on its one line of a summary or a table."""
     return (_BUT_LINES if lines else _ANY).sub(_escape, str(text))
+
+
+def code_span(text: str) -> str:
+    """``text`` on one line as a Markdown code span, fenced by more backticks than any run inside it."""
+    text = printable(text)
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
