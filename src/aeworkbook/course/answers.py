@@ -1,8 +1,9 @@
 """The instructor's hand grading of written answers, outside the formgrader.
 
 ``export``: one question's answers for the whole class, side by side with the
-question, the model answer and the rubric (a Markdown file to read) and a CSV to
-fill in (points, comment). ``import_scores``: that CSV back into nbgrader's
+question, the model answer and the rubric (a Markdown file to read; each answer as
+a code block, so that a student's Markdown shows as written, never rendered) and a
+CSV to fill in (points, comment). ``import_scores``: that CSV back into nbgrader's
 gradebook as manual grades (``Grade.manual_score``, ``Comment.manual_comment``),
 exactly what the formgrader writes, so both paths can be mixed and autograde
 never overwrites either.
@@ -19,6 +20,7 @@ import nbformat
 from .catalogue import Chapter, WorkbookError, WrittenAnswer, nbgrader_meta
 from .handgrading import GRADED, NOT_ANSWERED, TO_GRADE, hand_state
 from .nbconfig import COURSE_ID
+from .untrusted import code_block
 
 COLUMNS = ["student_id", "state", "points", "max_points", "comment"]
 
@@ -66,19 +68,23 @@ def model_answer(workbook, chapter: Chapter, question: WrittenAnswer) -> str:
     return next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == question.grade_id)
 
 
+def listing(chapter: Chapter, question: WrittenAnswer, model: str, answers: list[StudentAnswer]) -> str:
+    """The question, the model answer and rubric, then each student's answer as written (a code block)."""
+    lines = [f"# {chapter.id}: {question.grade_id} ({question.points:g} points)", "", question.question, "",
+             "## Model answer and rubric (instructors only)", "", model, ""]
+    for a in answers:
+        grade = f", graded {a.points:g} / {question.points:g}" if a.points is not None else ""
+        lines += [f"## {a.student} ({a.state}{grade})", "", code_block(a.text.strip() or "(empty)"), ""]
+    return "\n".join(lines)
+
+
 def export(course, workbook, chapter: Chapter, question: WrittenAnswer) -> tuple[Path, Path, list[StudentAnswer]]:
     """Write ``answers/<grade id>.md`` (to read) and ``answers/<grade id>.csv`` (to fill in) in the course."""
     answers = class_answers(course, chapter, question)
     folder = Path(course.course_dir) / "answers"
     folder.mkdir(parents=True, exist_ok=True)
-    lines = [f"# {chapter.id}: {question.grade_id} ({question.points:g} points)", "", question.question, "",
-             "## Model answer and rubric (instructors only)", "", model_answer(workbook, chapter, question), ""]
-    for a in answers:
-        grade = f", graded {a.points:g} / {question.points:g}" if a.points is not None else ""
-        quoted = "\n".join("> " + line for line in (a.text.strip() or "(empty)").splitlines())
-        lines += [f"## {a.student} ({a.state}{grade})", "", quoted, ""]
     markdown = folder / f"{question.grade_id}.md"
-    markdown.write_text("\n".join(lines))
+    markdown.write_text(listing(chapter, question, model_answer(workbook, chapter, question), answers))
     table = folder / f"{question.grade_id}.csv"
     with open(table, "w", newline="") as out:
         writer = csv.writer(out)

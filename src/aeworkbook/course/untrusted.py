@@ -4,8 +4,8 @@ A file name or an error message can hold terminal escapes (clear the screen, ret
 move the cursor), a newline that fakes a line of the summary, or Unicode bidirectional controls that
 show text in another order than it is stored. Every place that prints, logs or reports such text
 passes it through :func:`printable`, which shows each of these characters as a visible escape; a
-Markdown report puts it in a :func:`code_span`, so that it shows as written and is never markup (an
-image that calls out when the instructor opens the report, a link, raw HTML).
+Markdown report puts it in a :func:`code_span` or :func:`code_block`, so that it shows as written and is
+never markup (an image that calls out when the instructor opens the report, a link, raw HTML).
 """
 
 from __future__ import annotations
@@ -37,3 +37,10 @@ def code_span(text: str) -> str:
     text = printable(text)
     fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
     return f"{fence} {text} {fence}"
+
+
+def code_block(text: str) -> str:
+    """``text``, its lines kept, as a fenced Markdown code block: its own backticks cannot close the fence."""
+    text = printable(text, lines=True)
+    fence = "`" * max(3, max(map(len, re.findall("`+", text)), default=0) + 1)
+    return f"{fence}text\n{text}\n{fence}"
