@@ -26,6 +26,7 @@ import ast
 import functools
 import html
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,19 +60,23 @@ def fingerprint(name: str, text: str, code: bool, boilerplate=None):
                            boilerplate=boilerplate, filter=code, fp=io.StringIO(text if code else text.lower()))
 
 
-def canonical(code: str) -> str:
-    """``code`` with the statements of every block sorted by their tokens (names and strings replaced, as
-    copydetect replaces them), inner blocks first: reordered statements give the same text. As written if it
-    does not parse."""
-    from copydetect.utils import filter_code
+# a statement's sort key: its syntax tree with names, attributes and strings blanked, as copydetect ignores them
+_NAMES = re.compile(r"""\b(id|arg|attr|name|value)=(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+CANONICAL_CHARS = 100_000  # longer answers (no real one) are fingerprinted as written: sorting costs size × depth
 
+
+def canonical(code: str) -> str:
+    """``code`` with the statements of every block sorted by their syntax (names and strings aside), inner
+    blocks first: reordered statements give the same text. As written if it does not parse."""
+    if len(code) > CANONICAL_CHARS:
+        return code
     try:
         tree = ast.parse(code)
         for node in reversed(list(ast.walk(tree))):  # breadth-first, reversed: a block after the blocks inside it
             for field in ("body", "orelse", "finalbody"):
                 block = getattr(node, field, None)
                 if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                    block.sort(key=lambda statement: filter_code(ast.unparse(statement), "statement.py")[0])
+                    block.sort(key=lambda statement: _NAMES.sub(r"\1=''", ast.dump(statement)))
         return ast.unparse(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return code
