@@ -35,6 +35,7 @@ import nbformat
 from .catalogue import Chapter, nbgrader_meta
 
 FLAGGED = 0.8  # a pair scoring this or more is flagged (precision and recall measured in the README)
+SHOWN = 10  # pairs a question's section shows side by side
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class Pair:
     question: str
     students: tuple[str, str]
     score: float
-    marked: tuple[str, str]  # each answer as escaped HTML, the shared passages in <mark>
+    marked: tuple[str, str] | tuple[()]  # each answer as escaped HTML, the shared passages in <mark>; () past
+    # the pairs a report shows
 
 
 def fingerprint(name: str, text: str, code: bool, boilerplate=None):
@@ -88,10 +90,10 @@ def boilerplate_hashes(cells: tuple[str, ...], code: bool, ordered: bool) -> lis
     return list(fingerprint("boilerplate", text, code).hashes)
 
 
-def compare(question: Question, answers: dict[str, str]) -> list[Pair]:
-    """Every pair of ``answers`` ({student: text}) to ``question``, the most similar first. Answers that are
-    only boilerplate (left as released) are left out. Code is scored in its canonical order and shown as
-    written."""
+def compare(question: Question, answers: dict[str, str], shown: int = SHOWN) -> list[Pair]:
+    """Every pair of ``answers`` ({student: text}) to ``question``, the most similar first; the first ``shown``
+    with their shared passages marked. Answers that are only boilerplate (left as released) are left out. Code
+    is scored in its canonical order and shown as written."""
     from copydetect import compare_files
     from copydetect.utils import highlight_overlap
 
@@ -101,21 +103,26 @@ def compare(question: Question, answers: dict[str, str]) -> list[Pair]:
                 for student, text in sorted(answers.items())}
 
     scored = {student: p for student, p in prints(question.code).items() if p.hashes}
-    shown = prints(False) if question.code else scored
     students = list(scored)
-    pairs = []
+    found = []
     for i, a in enumerate(students):
         for b in students[i + 1:]:
-            shares = compare_files(scored[a], scored[b])[1]
-            if not min(shares):
-                continue
-            slices = compare_files(shown[a], shown[b])[2]
-            texts = [shown[s].raw_code if question.code else answers[s] for s in (a, b)]
+            score = float(min(compare_files(scored[a], scored[b])[1]))
+            if score:
+                found.append(((a, b), score))
+    found.sort(key=lambda pair: (-pair[1], pair[0]))
+    shown_prints = prints(False) if question.code else scored
+    pairs = []
+    for rank, ((a, b), score) in enumerate(found):
+        marked = ()
+        if rank < shown:  # marking costs a second comparison: only for the pairs the report shows
+            slices = compare_files(shown_prints[a], shown_prints[b])[2]
+            texts = [shown_prints[s].raw_code if question.code else answers[s] for s in (a, b)]
             marked = tuple(highlight_overlap(text, cut, "<mark>", "</mark>", escape_html=True)[0] if cut.size
                            else html.escape(text)  # shared only once reordered: nothing to mark as written
                            for text, cut in zip(texts, slices))
-            pairs.append(Pair(question.grade_id, (a, b), float(min(shares)), marked))
-    return sorted(pairs, key=lambda p: (-p.score, p.students))
+        pairs.append(Pair(question.grade_id, (a, b), score, marked))
+    return pairs
 
 
 def questions(chapter: Chapter, released) -> list[Question]:
@@ -157,16 +164,17 @@ pre {{ background: #f6f6f6; padding: 0.6em; white-space: pre-wrap; }} mark {{ ba
 </style></head><body>
 <h1>{title}</h1>
 <p>Pairs of students whose answers share the most, per question, by copydetect (winnowed fingerprints of
-the answers with names, strings, comments, layout and the order of statements ignored, and the released stub and
-the chapter's own code removed); each answer is shown as written. A score is the smaller of the shares of each answer found in the other; pairs at {flagged:.0%} or more
-are flagged. Similar is not copied: read both answers.</p>
+the answers with names, strings, comments, layout and the order of statements ignored, and the released stub
+and the chapter's own code removed); each answer is shown as written. A score is the smaller of the shares of
+each answer found in the other; pairs at {flagged:.0%} or more are flagged. Similar is not copied: read both
+answers.</p>
 {summary}
 {sections}
 </body></html>
 """
 
 
-def write_report(path: Path, chapter: Chapter, ranked: dict[str, list[Pair]], shown: int = 10) -> Path:
+def write_report(path: Path, chapter: Chapter, ranked: dict[str, list[Pair]], shown: int = SHOWN) -> Path:
     """One HTML page for the chapter: a table of the flagged pairs, then each question's top ``shown`` pairs
     side by side."""
     flagged = sorted((p for pairs in ranked.values() for p in pairs if p.score >= FLAGGED), key=lambda p: -p.score)
