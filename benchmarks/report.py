@@ -313,7 +313,7 @@ REFERENCES = {
         "val BCE 0.0839", denoises_better,
         "noise factor 0.5 (Chollet's and Chapter 3's); the decoder upsamples, then convolves (UpSampling2D → Conv2D, "
         "convolutions on 14x14 and 28x28 maps), where Chollet's convolves first (on 7x7 and 14x14: about 1/3.7 of "
-        "the decoder's multiply-adds); 15,000 images, 10 epochs, no clean pre-training"),
+        "the decoder's multiply-adds); 15,000 images, 5 epochs, no clean pre-training"),
     ("ch06_convolutional_sequence", "conv_denoiser_keras_io"): Reference(
         KERAS_IO, "MNIST, the conv AE above after its 50 clean "
         "epochs, then 100 epochs on noisy copies (noise 0.4, clipped), batch 128, 60,000 images; validated on the "
