@@ -156,10 +156,11 @@ def model_row(key: str, label: str, model, data: str, setup: str, figures: Figur
     return row
 
 
-def train_reference_setup(model, x_train, x_val, epochs: int, batch_size: int, recompile: bool = False) -> None:
+def train_reference_setup(model, x_train, x_val, epochs: int, batch_size: int, recompile: bool = False,
+                          seed: int = 42) -> None:
     """Train a model from one of the notebook's builders in a reference's set-up: its epochs and batch size and,
     with ``recompile``, Géron's loss and optimiser (MSE, Nadam) in place of the builder's (BCE, Adam)."""
-    keras.utils.set_random_seed(42)
+    keras.utils.set_random_seed(seed)
     if recompile:
         model.compile(loss="mse", optimizer="nadam", metrics=["mse"])
     model.fit(x_train, x_train, epochs=epochs, batch_size=batch_size, shuffle=True,
@@ -371,6 +372,14 @@ def ch05_vae(ns: dict, figures: Figures) -> list[dict]:
     return [row]
 
 
+def ch06_noisy_digits(x_val: np.ndarray, x_test: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """The validation digits at the notebook's noise factor and the test digits at keras-io's 0.4: the same draws in
+    every run, whatever seed trained the models."""
+    rng = np.random.default_rng(11)
+    return tuple(np.clip(x + factor * rng.standard_normal(x.shape), 0, 1).astype(np.float32)
+                 for x, factor in ((x_val, noise), (x_test, 0.4)))
+
+
 def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
     fashion = ns["fashion"]
     x_val, x_test = ns["x_val"], ns["x_test"]  # the digits with their channel axis
@@ -396,8 +405,7 @@ def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
 
     # Both denoisers on the validation digits with noise of their own (factor as in the notebook).
     noise = ns["NOISE_FACTOR"]
-    rng = np.random.default_rng(11)
-    noisy_val = np.clip(x_val + noise * rng.standard_normal(x_val.shape), 0, 1).astype(np.float32)
+    noisy_val, noisy_test = ch06_noisy_digits(x_val, x_test, noise)
     denoised = {name: ns[name].predict(noisy_val, verbose=0) for name in ("dense_denoiser", "conv_denoiser")}
     for key, name, label, setup in [
             ("dense_denoiser", "dense_denoiser", "dense denoiser 784-256-64-256-784 (Chapter 3's)", "noisy -> clean, BCE, Adam"),
@@ -408,7 +416,6 @@ def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
             **reconstruction(x_val, denoised[name]),
             figure={"name": f"denoising ratio, Gaussian {noise} (validation)", "value": noise_ratio(denoised[name], noisy_val, x_val)}))
     # keras-io's denoiser is measured at noise 0.4 on the test digits: the same measure for ours, for a like-with-like line.
-    noisy_test = np.clip(x_test + 0.4 * rng.standard_normal(x_test.shape), 0, 1).astype(np.float32)
     conv_denoiser_row = next(row for row in rows if row["key"] == "conv_denoiser")
     conv_denoiser_row["test_bce_noise_0_4"] = bce(x_test, ns["conv_denoiser"].predict(noisy_test, verbose=0))
 
@@ -420,35 +427,6 @@ def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
         **reconstruction(fashion.x_val, seq_out),
         figure={"name": "val MSE of the mean training image", "value": mse(fashion.x_val, np.broadcast_to(mean_image, fashion.x_val.shape))}))
 
-    # Géron's recurrent autoencoder in his own budget (all 55,000 images, batches of 32, Nadam's default rate),
-    # built by the chapter's builder, which compiles it as he does; the notebook trains it on a smaller budget.
-    geron_seq, _, _ = ns["build_seq2seq_autoencoder"](28, 28, 30, 100)
-    train_reference_setup(geron_seq, fashion.x_train, fashion.x_val, epochs=10, batch_size=32)
-    rows.append(model_row(
-        "seq2seq_geron", "reference set-up: build_seq2seq_autoencoder(28, 28, 30, 100)", geron_seq, "Fashion-MNIST rows",
-        "the chapter's builder (sigmoid output) in Géron's set-up: MSE, Nadam, 10 epochs", figures,
-        **reconstruction(fashion.x_val, geron_seq.predict(fashion.x_val, verbose=0))))
-
-    # keras-io's convolutional autoencoder in its own set-up (all 60,000 training digits, 50 epochs in batches of
-    # 128, validated on the 10,000 test digits); the notebook trains the same model on about 1/20 of this budget.
-    keras_io, _, _ = ns["build_conv_autoencoder"]((28, 28, 1), [32, 32])
-    all_digits = np.concatenate([ns["x_train"], x_val])
-    train_reference_setup(keras_io, all_digits, x_test, epochs=50, batch_size=128)
-    rows.append(model_row(
-        "conv_keras_io", "reference set-up: build_conv_autoencoder((28, 28, 1), [32, 32])", keras_io, "MNIST",
-        "the chapter's builder in keras-io's set-up: BCE, Adam, 50 epochs; validated on the 10,000 test digits",
-        figures, **reconstruction(x_test, keras_io.predict(x_test, verbose=0))))
-
-    # keras-io then trains the same model on as a denoiser: 100 epochs on noisy copies (factor 0.4, drawn once) of
-    # the 60,000 training digits, validated on noisy test digits; here by the chapter's own train_conv_denoiser.
-    keras.utils.set_random_seed(42)
-    ns["train_conv_denoiser"](keras_io, all_digits, x_test, 0.4, epochs=100, batch_size=128, seed=42)
-    rows.append(model_row(
-        "conv_denoiser_keras_io", "reference set-up: keras-io's conv AE [32, 32], then 100 epochs as a denoiser", keras_io, "MNIST",
-        "keras-io's set-up: the 50 clean epochs above, then train_conv_denoiser: 100 epochs, noisy -> clean, "
-        "Gaussian noise 0.4, clipped; validated on noisy test digits",
-        figures, **reconstruction(x_test, keras_io.predict(noisy_test, verbose=0))))
-
     figures.rows("reconstructions", [x_val, outputs["dense_ae"], outputs["small_conv_ae"], outputs["bottleneck_ae"],
                                      outputs["conv_ae"]],
                  ["original", "dense\n98", "conv\n7x7x2", "conv +\nDense(98)", "conv\n7x7x32"], "Chapter 6: validation digits")
@@ -457,6 +435,48 @@ def ch06_convolutional_sequence(ns: dict, figures: Figures) -> list[dict]:
     figures.rows("reconstructions_seq2seq", [fashion.x_val, seq_out], ["original", "seq2seq\n30"],
                  "Chapter 6: Fashion-MNIST validation images read row by row")
     return rows
+
+
+def ch06_references(ns: dict, figures: Figures, names: list[str], seed: int) -> list[dict]:
+    """Chapter 6's builders trained in the references' own set-ups (``run.py --references``), seeded with ``seed``.
+    keras-io's denoiser trains on from its convolutional autoencoder, so naming it trains (and measures) both."""
+    fashion, x_val, x_test = ns["fashion"], ns["x_val"], ns["x_test"]
+    rows = []
+    if "seq2seq_geron" in names:
+        # Géron's recurrent autoencoder in his own budget (all 55,000 images, batches of 32, Nadam's default rate),
+        # built by the chapter's builder, which compiles it as he does; the notebook trains it on a smaller budget.
+        geron_seq, _, _ = ns["build_seq2seq_autoencoder"](28, 28, 30, 100)
+        train_reference_setup(geron_seq, fashion.x_train, fashion.x_val, epochs=10, batch_size=32, seed=seed)
+        rows.append(model_row(
+            "seq2seq_geron", "reference set-up: build_seq2seq_autoencoder(28, 28, 30, 100)", geron_seq, "Fashion-MNIST rows",
+            "the chapter's builder (sigmoid output) in Géron's set-up: MSE, Nadam, 10 epochs", figures,
+            **reconstruction(fashion.x_val, geron_seq.predict(fashion.x_val, verbose=0))))
+    if "conv_keras_io" in names or "conv_denoiser_keras_io" in names:
+        # keras-io's convolutional autoencoder in its own set-up (all 60,000 training digits, 50 epochs in batches of
+        # 128, validated on the 10,000 test digits); the notebook trains the same model on about 1/20 of this budget.
+        keras_io, _, _ = ns["build_conv_autoencoder"]((28, 28, 1), [32, 32])
+        all_digits = np.concatenate([ns["x_train"], x_val])
+        train_reference_setup(keras_io, all_digits, x_test, epochs=50, batch_size=128, seed=seed)
+        rows.append(model_row(
+            "conv_keras_io", "reference set-up: build_conv_autoencoder((28, 28, 1), [32, 32])", keras_io, "MNIST",
+            "the chapter's builder in keras-io's set-up: BCE, Adam, 50 epochs; validated on the 10,000 test digits",
+            figures, **reconstruction(x_test, keras_io.predict(x_test, verbose=0))))
+    if "conv_denoiser_keras_io" in names:
+        # keras-io then trains the same model on as a denoiser: 100 epochs on noisy copies (factor 0.4, drawn once) of
+        # the 60,000 training digits, validated on noisy test digits; here by the chapter's own train_conv_denoiser.
+        keras.utils.set_random_seed(seed)
+        ns["train_conv_denoiser"](keras_io, all_digits, x_test, 0.4, epochs=100, batch_size=128, seed=seed)
+        _, noisy_test = ch06_noisy_digits(x_val, x_test, ns["NOISE_FACTOR"])
+        rows.append(model_row(
+            "conv_denoiser_keras_io", "reference set-up: keras-io's conv AE [32, 32], then 100 epochs as a denoiser", keras_io, "MNIST",
+            "keras-io's set-up: the 50 clean epochs above, then train_conv_denoiser: 100 epochs, noisy -> clean, "
+            "Gaussian noise 0.4, clipped; validated on noisy test digits",
+            figures, **reconstruction(x_test, keras_io.predict(noisy_test, verbose=0))))
+    return [{**row, "seeds": {str(seed): {key: row[key] for key in ("val_bce", "val_mse", "epochs", "wall_seconds")}}}
+            for row in rows]
+
+
+REFERENCE_SETUPS = {"ch06_convolutional_sequence": ch06_references}  # chapter -> its set-ups trained over seeds
 
 
 def ch07_contractive_pretraining(ns: dict, figures: Figures) -> list[dict]:
@@ -615,14 +635,18 @@ CHAPTERS = {f.__name__: f for f in (ch01_simple_sparse, ch02_deep, ch03_denoisin
                                         ch09_at_work)}
 
 
-def measure_chapter(chapter: str, ns: dict, figure_dir: str, out_json: str) -> None:
-    """Measure the chapter's trained models (read from the notebook's namespace ``ns``); write JSON."""
+def measure_chapter(chapter: str, ns: dict, figure_dir: str, out_json: str, references: list[str] = (),
+                    seed: int = 42) -> None:
+    """Measure the chapter's trained models (read from the notebook's namespace ``ns``), then train the named
+    reference set-ups of ``REFERENCE_SETUPS`` with ``seed``; write JSON."""
     start = time.perf_counter()
     fits_before = len(FITS)
     figures = Figures(chapter, Path(figure_dir))
     if chapter not in CHAPTERS:  # a new chapter: timed, but nobody has said yet which of its models to measure
         print(f"benchmarks/measures.py has no entry for {chapter}: its models are not measured")
     rows = CHAPTERS[chapter](ns, figures) if chapter in CHAPTERS else []
+    if references and chapter in REFERENCE_SETUPS:
+        rows += REFERENCE_SETUPS[chapter](ns, figures, list(references), seed)
     result = {"chapter": chapter, "profile": ns["PROFILE"].name, "models": rows, "figures": figures.names,
               "baselines": ns.get("_benchmark_baselines", []), "at_work": ns.get("_benchmark_at_work"),
               "rate_distortion": ns.get("_benchmark_rate_distortion"),

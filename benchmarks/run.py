@@ -4,6 +4,8 @@
     python benchmarks/run.py --chapters ch04_kl_divergence  # one chapter (merged into results.json)
     python benchmarks/run.py --skip-full                  # fast-profile timings only
     python benchmarks/run.py --report-only                # rewrite RESULTS.md from results.json
+    python benchmarks/run.py --references none            # the notebooks' own models, no reference set-ups
+    python benchmarks/run.py --references seq2seq_geron --seed 43  # one reference set-up, one more seed
 
 Full profile: each solution notebook is executed unchanged (nbclient, a fresh kernel,
 ``AEWORKBOOK_PROFILE=full``) with two cells added around it: one after the set-up cell
@@ -29,6 +31,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+import report  # beside this file: on the path when run as a script
 from aeworkbook.course.catalogue import chapters
 
 HERE = Path(__file__).resolve().parent
@@ -109,8 +112,9 @@ def first_code_index(nb) -> int:
     return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
 
 
-def run_full(chapter: str, out: Path, profile: str = "full") -> dict:
-    """The chapter in the full profile, with the fit recorder and the measurements added."""
+def run_full(chapter: str, out: Path, profile: str = "full", references: list[str] = (), seed: int = 42) -> dict:
+    """The chapter in the full profile, with the fit recorder and the measurements added; ``references``: the
+    chapter's reference set-ups to train after its own models, seeded with ``seed``."""
     nb = nbformat.read(notebook_path(chapter), as_version=4)
     setup = first_code_index(nb)
     (out / "raw").mkdir(parents=True, exist_ok=True)
@@ -118,13 +122,38 @@ def run_full(chapter: str, out: Path, profile: str = "full") -> dict:
     out_json.unlink(missing_ok=True)
     nb.cells.insert(setup + 1, code_cell("import measures\nmeasures.install_fit_recorder()"))
     nb.cells.append(code_cell(
-        f"measures.measure_chapter({chapter!r}, globals(), {str(out / 'figures')!r}, {str(out_json)!r})"))
+        f"measures.measure_chapter({chapter!r}, globals(), {str(out / 'figures')!r}, {str(out_json)!r}, "
+        f"references={list(references)!r}, seed={seed})"))
     timing = execute(nb, chapter, profile, timeout=None)
     nbformat.write(nb, out / "raw" / f"{chapter}.ipynb")  # its outputs, to check the prose's numbers against
     measured = json.loads(out_json.read_text())
     # The notebook's own work: its cells, without the two added ones (the end cell trains the reference set-ups).
     return {**measured, "timing": timing,
             "notebook_seconds": timing["kernel_start_seconds"] + timing["notebook_cell_seconds"]}
+
+
+def merge_full(old: dict | None, new: dict, stamp: dict) -> dict:
+    """A chapter's new full run over its previous one. The notebook's rows are replaced; a reference set-up's row
+    (one with ``seeds``) adds its new seed to the seeds measured before (a seed run again is replaced), and one
+    not trained this time is kept as it was, with its figure."""
+    load = new["timing"]["load_during"]
+    for row in new["models"]:
+        for run in row.get("seeds", {}).values():
+            run.update(measured=stamp, load_during=load)
+    if not old:
+        return new
+    rows = {row["key"]: row for row in new["models"]}
+    for row in old["models"]:
+        if (new["chapter"], row["key"]) not in report.REFERENCE_SETUPS:
+            continue
+        seeds = row.get("seeds") or {"42": {key: row[key] for key in ("val_bce", "val_mse", "epochs", "wall_seconds")}
+                                     | {"measured": old.get("measured")}}  # measured before seeds were recorded
+        if row["key"] in rows:
+            rows[row["key"]]["seeds"] = {**seeds, **rows[row["key"]]["seeds"]}
+        else:
+            new["models"].append({**row, "seeds": seeds})
+            new["figures"] += [name for name in old["figures"] if name.endswith(f"_curves_{row['key']}.png")]
+    return new
 
 
 def run_fast(chapter: str) -> dict:
@@ -161,19 +190,31 @@ def machine() -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chapters", nargs="+", choices=chapter_ids(), default=chapter_ids(),
-                        help="chapters to run (default: all); results merge into results.json")
+    parser.add_argument("--chapters", nargs="+", choices=chapter_ids(),
+                        help="chapters to run (default: all, or those of the named --references); results merge into "
+                             "results.json")
     parser.add_argument("--skip-full", action="store_true", help="no full-profile training")
     parser.add_argument("--skip-fast", action="store_true", help="no fast-profile timing")
     parser.add_argument("--report-only", action="store_true", help="only rewrite RESULTS.md from results.json")
     parser.add_argument("--out", type=Path, default=OUT, help="output folder (default: benchmarks/)")
     parser.add_argument("--training-profile", choices=["full", "fast"], default="full",
                         help="profile of the training run; 'fast' only to try the benchmark itself out quickly")
+    setups = sorted({key for _, key in report.REFERENCE_SETUPS})
+    parser.add_argument("--references", nargs="+", choices=["all", "none", *setups], default=["all"], metavar="NAME",
+                        help="reference set-ups to train after the notebooks' models (these take minutes to an hour "
+                             f"each): all (default), none, or some of {', '.join(setups)}; their rows keep the seeds "
+                             "of earlier runs")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the reference set-ups (default 42)")
     args = parser.parse_args(argv)
+    if len(args.references) > 1 and {"all", "none"} & set(args.references):
+        parser.error("--references: 'all' and 'none' stand alone")
+    references = {"all": setups, "none": []}.get(args.references[0], args.references)
+    if args.chapters is None:
+        named = args.references[0] not in ("all", "none")
+        args.chapters = [chapter for chapter in chapter_ids()
+                         if not named or any((chapter, name) in report.REFERENCE_SETUPS for name in references)]
     args.out.mkdir(parents=True, exist_ok=True)
     results_json = args.out / "results.json"
-
-    import report
 
     results = json.loads(results_json.read_text()) if results_json.exists() else {"full": {}, "fast": {}}
     if not args.report_only:
@@ -182,7 +223,10 @@ def main(argv=None) -> int:
         if not args.skip_full:
             for chapter in args.chapters:
                 print(f"[full] {chapter} ...", flush=True)
-                results["full"][chapter] = {**run_full(chapter, args.out, args.training_profile), "measured": stamp}
+                new = {**run_full(chapter, args.out, args.training_profile,
+                                  [name for name in references if (chapter, name) in report.REFERENCE_SETUPS], args.seed),
+                       "measured": stamp}
+                results["full"][chapter] = merge_full(results["full"].get(chapter), new, stamp)
                 print(f"[full] {chapter}: {results['full'][chapter]['timing']['total_seconds']:.0f} s", flush=True)
                 results_json.write_text(json.dumps(results, indent=1))
         if not args.skip_fast:
@@ -204,5 +248,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE))
     sys.exit(main())
