@@ -490,11 +490,20 @@ def ch07_contractive_pretraining(ns: dict, figures: Figures) -> list[dict]:
              f"ContractiveDense(64, weight={ns['CONTRACTION_WEIGHT']:g})")]:
         outputs[key] = model.predict(x_val, verbose=0)
         norms = ns["jacobian_norm"](encoder, probe)
+        # The Jacobian's spectrum and the response to a move towards the nearest training image against a random
+        # move of the same length, as the notebook's section computes them (its arrays, its functions).
+        singular = ns["singular_values"][key]
+        along = ns["code_response"](encoder, probe, ns["of_length"](ns["to_neighbour"], ns["STEP"]))
+        across = ns["code_response"](encoder, probe, ns["of_length"](ns["random_moves"], ns["STEP"]))
         rows.append(model_row(
             key, label, model, "Fashion-MNIST", f"sigmoid code and output, {setup}, MSE, Nadam", figures,
             **reconstruction(x_val, outputs[key]),
             figure={"name": "median squared Jacobian norm on 300 test images", "value": float(np.median(norms)),
-                    "code_change": float(ns["relative_code_change"](encoder, probe, 0.05))},
+                    "code_change": float(ns["relative_code_change"](encoder, probe, 0.05)),
+                    "singular_values": {"images": int(len(singular)), "rank_1": float(singular[:, 0].mean()),
+                                        "rank_20": float(singular[:, 19].mean()), "rank_64": float(singular[:, -1].mean())},
+                    "code_response": {"towards_neighbour": float(np.median(along)), "random": float(np.median(across)),
+                                      "ratio": float(np.median(along / across)), "step": float(ns["STEP"])}},
             pca=pca_row(pca64, fashion.x_train, x_val, x_val)))
     outputs["layer_wise"] = ns["stacked_ae"].predict(x_val, verbose=0)
     rows.append(model_row(
@@ -521,7 +530,25 @@ def ch07_contractive_pretraining(ns: dict, figures: Figures) -> list[dict]:
                                 "label_budgets": {method: {str(budget): [float(a) for a in ns["budget_accuracy"][method, budget]]
                                                            for budget in ns["LABEL_BUDGETS"]}
                                                   for method in ns["budget_methods"]}}
+    label_budget_figure(figures, ns["budget_accuracy"], ns["budget_methods"], ns["LABEL_BUDGETS"], ns["LABEL_DRAWS"])
     return rows
+
+
+def label_budget_figure(figures: Figures, accuracy: dict, methods: list, budgets: list, draws: int) -> str:
+    """Chapter 7's label-budget curve: test accuracy, mean ± sd over the draws, for each method."""
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    for method in methods:
+        ax.errorbar(budgets, [accuracy[method, b].mean() for b in budgets],
+                    yerr=[accuracy[method, b].std(ddof=1) for b in budgets], marker="o", capsize=3, label=method,
+                    linestyle="--" if "pixels" in method or "PCA" in method else "-")
+    ax.set_xscale("log")
+    ax.set_xticks(budgets, [f"{b:,}" for b in budgets])
+    ax.set_xlabel("labelled training images (the same number per class)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"Chapter 7: the softmax classifier with few labels, mean ± sd over {draws} draws")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return figures.save(fig, "label_budgets")
 
 
 def ch08_beyond_vae(ns: dict, figures: Figures) -> list[dict]:
