@@ -85,12 +85,22 @@ def build_optimizer_before_fit() -> None:
     @functools.wraps(fit)
     def fit_with_built_optimizer(model, *args, **kwargs):
         optimizer = getattr(model, "optimizer", None)
-        if optimizer is not None and not optimizer.built and model.built:
+        if optimizer is not None and not optimizer.built and has_all_its_variables(model):
             optimizer.build(model.trainable_variables)
         return fit(model, *args, **kwargs)
 
     fit_with_built_optimizer.builds_optimizer_first = True
     keras.Model.fit = fit_with_built_optimizer
+
+
+def has_all_its_variables(model) -> bool:
+    """Whether every variable ``model`` trains exists already: a built model, or a subclassed one
+    (``BetaVAE(encoder, decoder)``) with no ``build`` of its own whose layers are all built, which
+    Keras leaves unbuilt until its first step."""
+    if model.built:
+        return True
+    builds_its_own = not getattr(type(model).build, "_is_default", False)
+    return not builds_its_own and all(layer.built for layer in model._flatten_layers(include_self=False))
 
 
 EXERCISE_STUB = "raise NotImplementedError()"  # what nbgrader leaves in an unsolved answer cell
