@@ -52,9 +52,19 @@ from aeworkbook.session import build_optimizer_before_fit, quiet, seed_everythin
 quiet()
 import keras
 
-def train():
+class Wrapper(keras.Model):  # a subclassed model of built parts (as Chapter 8's BetaVAE): Keras calls it unbuilt
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def call(self, x):
+        return self.inner(x)
+
+
+def train(subclassed=False):
     seed_everything(1)
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(6)])
+    model = Wrapper(model) if subclassed else model
     model.compile(optimizer="nadam", loss="mse")
     traces, step = [], model.train_step
     model.train_step = lambda data: traces.append(1) or step(data)
@@ -62,19 +72,36 @@ def train():
     model.fit(x, x, epochs=2, batch_size=16, verbose=0)
     return len(traces), [w.tolist() for w in model.get_weights()]
 
+def train_on_batches():
+    seed_everything(1)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(6)])
+    model.compile(optimizer="nadam", loss="mse")
+    traces, step = [], model.train_step
+    model.train_step = lambda data: traces.append(1) or step(data)
+    x = np.random.default_rng(0).random((16, 6), dtype=np.float32)
+    model.train_on_batch(x, x)
+    model.train_on_batch(x, x)
+    return len(traces)
+
+
 keras_traces, keras_weights = train()
+keras_subclassed = train(subclassed=True)
+keras_batches = train_on_batches()
 build_optimizer_before_fit()
 build_optimizer_before_fit()  # a second call changes nothing
 traces, weights = train()
-print(keras_traces, traces, weights == keras_weights)
+subclassed = train(subclassed=True)
+print(keras_traces, traces, weights == keras_weights, keras_subclassed[0], subclassed[0],
+      subclassed[1] == keras_subclassed[1], keras_batches, train_on_batches())
 """
 
 
 def test_a_built_optimizer_lets_fit_trace_its_step_once_and_train_the_same():
     result = subprocess.run([sys.executable, "-c", TRAIN_TWICE], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    # Keras alone traces the step twice (its optimizer makes its variables in the first trace).
-    assert result.stdout.split() == ["2", "1", "True"]
+    # Keras alone traces the step twice (its optimizer makes its variables in the first trace), for a
+    # Sequential model and for a subclassed one made of built layers, in fit and in train_on_batch.
+    assert result.stdout.split() == ["2", "1", "True", "2", "1", "True", "2", "1"]
 
 
 @pytest.mark.parametrize("profile, disabled", [("fast", True), ("full", False)])

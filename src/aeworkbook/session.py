@@ -68,7 +68,8 @@ def seed_everything(seed: int) -> None:
 
 
 def build_optimizer_before_fit() -> None:
-    """Make every ``Model.fit`` build the model's optimizer before it traces the training step.
+    """Make every ``Model.fit`` (and ``train_on_batch``) build the model's optimizer before it
+    traces the training step.
 
     Keras 3 on TensorFlow, with no distribution strategy, lets the optimizer create its
     variables inside the first trace of the training step, and ``tf.function`` then traces
@@ -78,19 +79,34 @@ def build_optimizer_before_fit() -> None:
     """
     import keras
 
-    fit = keras.Model.fit
-    if getattr(fit, "builds_optimizer_first", False):
-        return
+    for name in ("fit", "train_on_batch"):
+        train = getattr(keras.Model, name)
+        if not getattr(train, "builds_optimizer_first", False):
+            setattr(keras.Model, name, with_built_optimizer(train))
 
-    @functools.wraps(fit)
-    def fit_with_built_optimizer(model, *args, **kwargs):
+
+def with_built_optimizer(train):
+    """``train`` (``Model.fit`` or ``Model.train_on_batch``), building the optimizer first when it can."""
+
+    @functools.wraps(train)
+    def train_with_built_optimizer(model, *args, **kwargs):
         optimizer = getattr(model, "optimizer", None)
-        if optimizer is not None and not optimizer.built and model.built:
+        if optimizer is not None and not optimizer.built and has_all_its_variables(model):
             optimizer.build(model.trainable_variables)
-        return fit(model, *args, **kwargs)
+        return train(model, *args, **kwargs)
 
-    fit_with_built_optimizer.builds_optimizer_first = True
-    keras.Model.fit = fit_with_built_optimizer
+    train_with_built_optimizer.builds_optimizer_first = True
+    return train_with_built_optimizer
+
+
+def has_all_its_variables(model) -> bool:
+    """Whether every variable ``model`` trains exists already: a built model, or a subclassed one
+    (``BetaVAE(encoder, decoder)``) with no ``build`` of its own whose layers are all built, which
+    Keras leaves unbuilt until its first step."""
+    if model.built:
+        return True
+    builds_its_own = not getattr(type(model).build, "_is_default", False)
+    return not builds_its_own and all(layer.built for layer in model._flatten_layers(include_self=False))
 
 
 EXERCISE_STUB = "raise NotImplementedError()"  # what nbgrader leaves in an unsolved answer cell
