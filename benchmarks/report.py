@@ -405,21 +405,19 @@ NOTES = """## What we found on the way
   - Budgets (issue 22). The bottleneck model and the `[32, 2]` model's upsampling twin added about 1.8 minutes to
     the `full` profile (a helper's estimate: 6.6 min in all), so the denoisers now train 5 epochs instead of 10 (the
     convolutional one is the chapter's slowest model; its validation BCE goes from 0.1131 to 0.1065 over the other
-    five) and the twin trains without per-epoch validation. The table's run of the chapter was made at a 1-minute
-    load of 11 (max 15) on the two cores and says nothing about the budget; at the speed of the 23 November run (load
-    2), the notebook's own cells take between 5.4 minutes (this run scaled by the models both runs train) and 6.2
-    minutes (each model at its 23 November time per epoch). In the `fast` profile the kernel's CPU time went from
-    38.4 and 43.9 s to 36.4 and 40.3 s in alternating runs at a load of 10 (about 0.93; the hidden tests of exercises
-    1 and 2 train fewer steps, images for figures go through the models rather than `predict`), before the visible
-    tests of exercises 1 and 3 took `compute_loss` in place of `evaluate`; with that too, 35.2 s of CPU time before
-    and 30.9 s after, 99 s and 78 s of wall time, at a load of 6.7 (0.88 and 0.79). Applied to a helper's 42 s (at a
-    load of about 2) that is 33 to 37 s: the 30-second target is not shown met on this machine's loads.
+    five) and the twin trains without per-epoch validation. The table's run (2026-12-07, idle cores, load about
+    1.7): the notebook's own cells took 7.8 minutes, **over the 6-minute budget** (its four convolutional models
+    235 s, the seq2seq model 103 s, the denoisers 58 s, the upsampling twin 47 s); a helper had estimated 5.4 to
+    6.2 minutes from the 23 November run's speed. In the `fast` profile the hidden tests of exercises 1 and 2
+    train fewer steps, images for figures go through the models rather than `predict`, and the visible tests of
+    exercises 1 and 3 take `compute_loss` in place of `evaluate`: 30.0 s on idle cores (2026-12-07), at the
+    30-second target.
 * **Chapter 7: layer-wise pre-training does not catch up, and the 64-unit autoencoders lose to PCA.** The
   layer-wise stack meets Géron's 0.0133, yet the same architecture trained end to end does better in half the
   time: 0.0124 after 10 epochs a level of pre-training and 5 of fine-tuning (its validation MSE still falling at
   the fifth epoch) against 0.0112 after 10 epochs end to end (Géron's 20; the chapter halved them to keep its
-  full profile within 6 minutes), 11% worse; in the table's run, on a busy machine, 254 s + 70 s against 174 s
-  (on idle cores earlier: 83 s + 37 s against 132 s for 20 epochs and 0.0105). The notebook says so. Its
+  full profile within 6 minutes), 11% worse, in about twice the time: 65 s + 24 s against 48 s on idle cores
+  (2026-12-07; earlier, for 20 epochs end to end: 83 s + 37 s against 132 s and 0.0105). The notebook says so. Its
   784-64-784 autoencoders with a sigmoid code (validation MSE 0.0145 plain, 0.0151 contractive, after 20 epochs)
   lose to PCA with 64 components (0.0104); the notebook says so too.
 * **Chapter 7: codes at work, over 5 draws of the labels.** With `train_code_classifier`'s recipe (30 epochs,
@@ -438,11 +436,10 @@ NOTES = """## What we found on the way
   stacked output and one loss (a 30-head model's first epoch, tracing included, took 4.3 s of CPU against 13 s
   with 30 outputs and losses), the retrieval and the figures call the models instead of `predict`, the
   end-to-end stack trains 10 epochs, and the few-label classifiers 30 epochs instead of 50. The table's full
-  run was made at a load of about 10 (mean 11.6 during the run): 19.9 min for the notebook, of which 14.3 min in
-  `fit`, says nothing about the 6-minute budget. Scaled from the idle run before these changes (6.2 min, without
-  the label-budget curve and the spectrum), about 5.7 min is expected on idle cores; not measured yet.
-* **Chapters 6 and 7 now meet the 30-second fast-profile target; their full profiles meet the 6-minute one.**
-  Full profile: chapter 6's notebook 5.1 min in the table's run (5.5 and 4.6 min in two earlier runs the same
+  run (2026-12-07, idle cores): 4.5 minutes for the notebook, within the 6-minute budget; the `fast` profile 31.0 s,
+  one second over its 30-second target.
+* **Chapters 6 and 7 met the 30-second fast-profile target and the 6-minute full one on 23 November**, before the
+  sections added since (their times today: the two notes above). Full profile: chapter 6's notebook 5.1 min in the table's run (5.5 and 4.6 min in two earlier runs the same
   day, 5.2 min before optimizers were built first: the machine's speed varied by as much), chapter 7's 5.5 min
   (an earlier run). Fast profile: 26.0 s each in the table's run.
   Two runs each with the old and the new code alternating on the same machine: chapter 6 took 37.1 and 36.1 s
@@ -485,7 +482,15 @@ NOTES = """## What we found on the way
   of 8-12, against 10 s for scikit-learn's `PCA(svd_solver="covariance_eigh")` (the 784 x 784 covariance matrix)
   with the same components to 1e-6; the chapter uses the latter. Its three 784-pixel autoencoders train 10
   epochs instead of 20 (the AUROCs: held-out 7s 0.568 → 0.593, Fashion-MNIST 0.995 → 0.992, the likelihood trap
-  0.211 → 0.229 and 0.340 → 0.332; the lessons unchanged).
+  0.211 → 0.229 and 0.340 → 0.332; the lessons unchanged). The `fast` profile trains two SAEs of each kind, and
+  the SAE reports call the encoder and decoder rather than `predict`. On idle cores (2026-12-07): the `fast`
+  profile 28.0 s, the `full` notebook 3.1 minutes, both within budget.
+* **Chapter 8's budgets.** A subclassed `BetaVAE` of built layers is unbuilt until its first step, so `aw.start()`
+  did not build its optimizer first and each β-VAE traced its step twice (2.4-2.8 CPU-s of a fast fit, 1.4
+  after); it now does, for `train_on_batch` too, with the same numbers. The `fast` profile trains β = 1 and 16
+  only and measures the VQ-VAE by a call: 29.0 s on idle cores (2026-12-07; it was 53 s). The `full` notebook
+  took 8.3 minutes on idle cores, **over the 6-minute budget**: the β sweep 177 s (four β at 15 epochs), the
+  VQ-VAE and its continuous twin about 90 s each (12 epochs of 20,000 digits), the conditional VAE 56 s, free bits 48 s.
 * **A hidden test of chapter 6 graded by luck, now fixed.** Exercise 1's test asked a briefly trained
   convolutional autoencoder [16, 2] to beat a dense one with the same 98-number code. It passed with its seed
   (BCE ratio 0.89) and failed with seeds 6 and 7 (1.07, 1.09); [16, 8] against a dense 392-number code varied
