@@ -32,15 +32,20 @@ def printable(text: str, *, lines: bool = False) -> str:
     return (_BUT_LINES if lines else _ANY).sub(_escape, str(text))
 
 
+def _fence(text: str, least: int) -> str:
+    """Backticks, more than any run of them in ``text``, so that ``text`` cannot close them."""
+    return "`" * max(least, max(map(len, re.findall("`+", text)), default=0) + 1)
+
+
 def code_span(text: str) -> str:
-    """``text`` on one line as a Markdown code span, fenced by more backticks than any run inside it."""
+    """``text`` on one line as a Markdown code span."""
     text = printable(text)
-    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    fence = _fence(text, 1)
     return f"{fence} {text} {fence}"
 
 
 def code_block(text: str) -> str:
-    """``text``, its lines kept, as a fenced Markdown code block: its own backticks cannot close the fence."""
+    """``text``, its lines kept, as a fenced Markdown code block."""
     text = printable(text, lines=True)
-    fence = "`" * max(3, max(map(len, re.findall("`+", text)), default=0) + 1)
+    fence = _fence(text, 3)
     return f"{fence}text\n{text}\n{fence}"
