@@ -20,14 +20,11 @@ import time
 from pathlib import Path
 
 import keras
-import matplotlib
+import matplotlib.pyplot as plt  # the kernel's own backend: the executed notebook keeps its figures (saved ones are closed)
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from aeworkbook.linear import pca_components, principal_angles  # noqa: E402
-from aeworkbook.plotting import plot_history, show_image_rows  # noqa: E402
+from aeworkbook.linear import pca_components, principal_angles
+from aeworkbook.plotting import plot_history, show_image_rows
 
 FITS: list[dict] = []
 EPSILON = 1e-7  # Keras clips probabilities the same way in its binary cross-entropy

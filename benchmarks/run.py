@@ -125,7 +125,7 @@ def run_full(chapter: str, out: Path, profile: str = "full", references: list[st
         f"measures.measure_chapter({chapter!r}, globals(), {str(out / 'figures')!r}, {str(out_json)!r}, "
         f"references={list(references)!r}, seed={seed})"))
     timing = execute(nb, chapter, profile, timeout=None)
-    nbformat.write(nb, out / "raw" / f"{chapter}.ipynb")  # its outputs, to check the prose's numbers against
+    nbformat.write(nb, out / "raw" / f"{chapter}.ipynb")  # its outputs and figures, to check the prose against
     measured = json.loads(out_json.read_text())
     # The notebook's own work: its cells, without the two added ones (the end cell trains the reference set-ups).
     return {**measured, "timing": timing,

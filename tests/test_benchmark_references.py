@@ -79,3 +79,12 @@ def test_the_table_says_reproduced():
     seeds = {str(s): {"val_mse": v} for s, v in [(42, 0.0108), (43, 0.0101), (44, 0.0105)]}
     text = report.render({"full": {CHAPTER: result([row("seq2seq_geron", 0.0105, seeds=seeds)], [])}})
     assert "**reproduced**: val MSE over 3 seeds" in text
+
+
+def test_a_model_on_the_chapters_budget_gets_its_ratio_and_share_not_a_verdict():
+    # Géron's recurrent autoencoder: his 10 epochs of 55,000 images; the chapter's row trains 10 of 11,000.
+    seq2seq = row("seq2seq", 0.0208, train_size=11_000)
+    ok, why = report.REFERENCES[CHAPTER, "seq2seq"].verdict(seq2seq, {"seq2seq": seq2seq})
+    assert ok is None
+    assert "1/5 of the reference's" in why and "0.0208, 2.00 times 0.0104" in why
+    assert "no verdict: on its budget" in report.render({"full": {CHAPTER: result([seq2seq], [])}, "fast": {}})
