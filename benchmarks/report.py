@@ -36,9 +36,14 @@ def at_precision(value: float, reference: float, digits: int) -> bool:
     return round(value, digits) <= reference
 
 
+def figure_of(row: dict, metric: str) -> float:
+    """A row's figure named ``metric``: one of its own keys, or one of its chapter figure's."""
+    return row[metric] if metric in row else row["figure"][metric]
+
+
 def loss_at_most(metric: str, reference: float, digits: int | None = None, label: str | None = None):
     def verdict(row, rows):
-        value = row[metric] if metric in row else row["figure"][metric]
+        value = figure_of(row, metric)
         ok = value <= reference if digits is None else at_precision(value, reference, digits)
         shown = f"{value:.4f}" if digits is None else f"{value:.4f} ≈ {round(value, digits):.{digits}f}"
         return ok, f"{label or metric} {shown} {'≤' if ok else '>'} {reference}"
@@ -104,7 +109,7 @@ def on_budget(metric: str, reported: float, label: str, epochs: int, images: int
     """A model trained on its chapter's teaching budget is no verdict on a reference trained on ``epochs`` epochs of
     ``images`` images: its gap as a ratio to the reference, and its budget as a share of the reference's."""
     def verdict(row, rows):
-        value = row[metric] if metric in row else row["figure"][metric]
+        value = figure_of(row, metric)
         share = f"{epochs * images / (row['epochs'] * row['train_size']):.1f}".removesuffix(".0")
         return None, (f"on its budget ({row['epochs']} epochs of {row['train_size']:,} images: 1/{share} of the "
                       f"reference's): {label}: {value:.4f}, {value / reported:.2f} times {reported}{more(row)}")
@@ -362,7 +367,7 @@ NOTES = """## What we found on the way
   are 1.14 to 1.90 times theirs; at the references' own budgets its builders reproduce both of keras-io's figures
   and miss Géron's by 2% with a sigmoid output.** A reference is reproduced when it lies within the range of three
   seeds (two for the 45-minute denoiser); each seed is a run of its own (`run.py --references NAME --seed N`). Its full profile is meant to stay under 6 minutes on
-  two cores, while keras-io's convolutional autoencoder alone is 50 epochs of 60,000 images (15 min here), its
+  two cores, while keras-io's convolutional autoencoder alone is 50 epochs of 60,000 images (15 to 18 min here), its
   denoiser 100 more epochs (30 min here), and Géron's recurrent autoencoder 10 epochs of 55,000 images in batches
   of 32 (17,190 updates, 5.7 to 7.7 min here). The chapter trains each convolutional model 10 epochs on 10,000
   images (1/30 of keras-io's computation; the denoisers 5 epochs) and the recurrent one 10 epochs on 10,000 images
