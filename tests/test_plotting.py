@@ -30,11 +30,18 @@ def test_rows_use_the_fewest_images_and_check_labels():
         show_image_rows([np.zeros((3, 784))] * 2, ["only one"])
 
 
-def test_grid_fills_rows_and_hides_axes():
-    fig = show_image_grid(np.zeros((7, 784)), n_cols=3, title="samples")
-    assert len(fig.axes) == 9
-    assert sum(len(ax.images) for ax in fig.axes) == 7
-    assert fig._suptitle.get_text() == "samples"
+def test_grid_places_images_row_by_row_with_blank_gaps():
+    images = np.random.default_rng(1).random((7, 784))
+    fig = show_image_grid(images, n_cols=3, title="samples")
+    (ax,) = fig.axes
+    mosaic = ax.images[0].get_array()
+    assert mosaic.shape == (3 * 28 + 2 * 2, 3 * 28 + 2 * 2)
+    np.testing.assert_allclose(mosaic[:28, :28], images[0].reshape(28, 28))
+    np.testing.assert_allclose(mosaic[30:58, 30:58], images[4].reshape(28, 28))  # row 1, column 1
+    np.testing.assert_allclose(mosaic[60:88, :28], images[6].reshape(28, 28))
+    assert np.ma.getmaskarray(mosaic)[28:30].all() and np.ma.getmaskarray(mosaic)[60:, 30:].all(), \
+        "the gaps and the cells after the last image stay blank"
+    assert not ax.axison and fig._suptitle.get_text() == "samples"
 
 
 def test_history_plots_training_and_validation():

@@ -40,15 +40,21 @@ def show_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, n: 
     return show_image_rows([originals, reconstructions], ["original", "reconstructed"], n=n, title=title)
 
 
-def show_image_grid(images: np.ndarray, n_cols: int = 10, title: str | None = None):
-    """A grid of images, row by row (generated samples, interpolations)."""
+def show_image_grid(images: np.ndarray, n_cols: int = 10, title: str | None = None, gap: int = 2):
+    """A grid of images, row by row (generated samples, interpolations), ``gap`` blank pixels apart.
+
+    The grid is one picture in one set of axes: a figure of 225 small axes takes ten times as long to draw.
+    """
     images = _as_images(images)
     n_rows = int(np.ceil(len(images) / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.1 * n_cols, 1.1 * n_rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, image in zip(axes.flat, images):
-        ax.imshow(image, cmap="binary", vmin=0.0, vmax=1.0)
+    step = IMAGE_SIDE + gap
+    mosaic = np.full((n_rows * step - gap, n_cols * step - gap), np.nan)  # NaN: drawn blank
+    for i, image in enumerate(images):
+        row, col = divmod(i, n_cols)
+        mosaic[row * step:row * step + IMAGE_SIDE, col * step:col * step + IMAGE_SIDE] = image
+    fig, ax = plt.subplots(figsize=(1.1 * n_cols, 1.1 * n_rows))
+    ax.imshow(mosaic, cmap="binary", vmin=0.0, vmax=1.0)
+    ax.axis("off")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
