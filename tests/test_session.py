@@ -162,8 +162,21 @@ def test_the_grader_sees_ipythons_own_tracebacks():
 
 
 def test_outside_ipython_nothing_is_installed():
-    code = "import aeworkbook.session as s; print(s.short_errors())"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "False\n"
+    code = "import aeworkbook.session as s; print(s.short_errors(), s.exit_without_teardown()); raise SystemExit(3)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout == "False False\n" and result.returncode == 3, "a script keeps its exit and its status"
+
+
+def test_a_kernel_runs_every_exit_handler_then_skips_the_teardown(tmp_path):
+    handler_ran, torn_down = tmp_path / "handler ran", tmp_path / "torn down"
+    probe = (f"import sys, types\nclass Probe:\n    def __del__(self):\n        open({str(torn_down)!r}, 'w').close()\n"
+             "sys.modules['teardown_probe'] = types.ModuleType('teardown_probe')\n"
+             "sys.modules['teardown_probe'].probe = Probe()  # freed only by the interpreter's teardown")
+    handler = f"import atexit\natexit.register(open, {str(handler_ran)!r}, 'w')"
+    nb, _ = run_notebook(["import aeworkbook.session as s\nprint(s.exit_without_teardown())", probe, handler])
+    assert nb.cells[0].outputs[0].text == "True\n"
+    assert handler_ran.exists(), "a handler registered after start still runs at exit"
+    assert not torn_down.exists(), "the interpreter's teardown (1 to 3 s with TensorFlow) is skipped"
 
 
 @pytest.mark.parametrize("chapter", chapter_ids())
