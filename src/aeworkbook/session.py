@@ -196,7 +196,8 @@ def _exit_now() -> None:
 def start(seed: int = 42) -> Profile:
     """Set up a notebook: quiet logs, seeded randomness, the active profile, short errors for
     unsolved exercises (:func:`short_errors`), a single trace of each model's training step
-    (:func:`build_optimizer_before_fit`) and the profile's use of TensorFlow's graph optimiser.
+    (:func:`build_optimizer_before_fit`), the profile's use of TensorFlow's graph optimiser and, in a
+    kernel, a quick exit (:func:`exit_without_teardown`).
 
     Returns the profile, which tells how much data and how many epochs to use.
     """
