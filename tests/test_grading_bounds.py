@@ -275,3 +275,11 @@ def test_output_past_the_limit_is_cut_whatever_way_it_comes():
     assert len(nbformat.writes(nb)) < 200_000, f"{len(nbformat.writes(nb)):,} bytes kept"
     assert nb.cells[2].outputs[0].ename == "ValueError", "the error, which scores, is kept"
     assert "output cut" in " ".join(executor.notes)
+
+
+def test_the_graders_metadata_in_a_submission_stops_nothing():
+    """A notebook whose metadata held an ``aeworkbook`` list could not be graded at all (nor flagged)."""
+    nb = new_notebook(cells=[new_code_cell("print(1)")], metadata={"aeworkbook": ["mine"]})
+    executor = GraderExecute(guard=False, sandbox=sandbox.bwrap_path() is not None)
+    executor.preprocess(nb, {"metadata": {"path": "."}})
+    assert nb.cells[0].outputs[0].text == "1\n" and nb.metadata.aeworkbook["flags"] == []

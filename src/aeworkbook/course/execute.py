@@ -213,8 +213,11 @@ class GraderExecute(Execute):
                     else f"not run: the kernel died in cell {index + 1}", traceback=[])]
 
     def _record_notes(self, nb) -> None:
-        # Kept in the notebook's metadata, which the autograded copy keeps; the grading job reads it.
-        nb.metadata.setdefault("aeworkbook", {})["grader_notes"] = self.notes
+        # Kept in the notebook's metadata, which the autograded copy keeps; the grading job reads it. The
+        # grader's alone: a submitted one (a list made the whole notebook fail to grade, unflagged) is replaced.
+        if not isinstance(nb.metadata.get("aeworkbook"), dict):
+            nb.metadata["aeworkbook"] = {}
+        nb.metadata["aeworkbook"]["grader_notes"] = self.notes
         # Markup-free: a flag may quote the kernel (an exception's class name), and is shown in HTML and Markdown.
         self.flags = [UNSAFE.sub("?", flag) for flag in self.flags]
         nb.metadata["aeworkbook"]["flags"] = self.flags
