@@ -396,6 +396,24 @@ class FakeChecks:
     def same_array(self, a, b): return True
 package.__getattr__ = lambda name: FakeChecks() if name == "checks" else None
 ''',
+    # The kernel's own messaging made to lie: its Session's send drops every error and turns every failed reply
+    # into a pass, except for the grader's canaries (found by their text). A blank notebook got full marks,
+    # unflagged: the shell came from matplotlib_inline's module, the class from type().
+    "liar": '''
+import matplotlib_inline.backend_inline as backend
+S = type(backend.get_ipython().kernel.session)
+if not hasattr(S, "honest"):
+    S.honest = S.send
+    def send(self, stream, msg_or_type, content=None, parent=None, *args, **kwargs):
+        if "canary" not in str(((parent or {}).get("content") or {}).get("code", "")):
+            if msg_or_type == "error":
+                return None
+            if msg_or_type == "execute_reply" and (content or {}).get("status") == "error":
+                content = {"status": "ok", "execution_count": content.get("execution_count"),
+                           "user_expressions": {}, "payload": []}
+        return S.honest(self, stream, msg_or_type, content, parent, *args, **kwargs)
+    S.send = send
+''',
 }
 
 

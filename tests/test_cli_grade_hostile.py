@@ -128,6 +128,14 @@ def test_every_trick_is_flagged_in_the_summary_the_csv_the_report_and_the_feedba
     assert "## FLAGGED for review" in report
 
 
+def test_a_kernel_whose_messaging_lies_earns_nothing(attacked):
+    """The liar's Session drops its errors and reports failed tests as passed (canaries excepted): it got a blank
+    notebook full marks; the guard now puts the kernel's messaging back before every test."""
+    scores = gradebook_scores(attacked["course"])["liar"][TAMPERING_CHAPTER]
+    assert scores and not any(scores.values()), scores
+    assert f"note liar, {TAMPERING_CHAPTER}: before cell" in attacked["out"] and "Session.send" in attacked["out"]
+
+
 def texts(value) -> list[str]:
     """Every string in a JSON-like value, as it is."""
     if isinstance(value, str):

@@ -263,3 +263,23 @@ def test_a_notebook_past_its_time_is_stopped():
                                     timeout=60, notebook_timeout=10)
     assert nb.cells[0].outputs[0].text == "1\n" and "the notebook ran past its 10 s" in " ".join(executor.notes)
     assert seconds < 25, f"the notebook took {seconds:.0f} s"
+
+
+def test_output_past_the_limit_is_cut_whatever_way_it_comes():
+    """The output limit once held for printed text only: one raise of a 50 MB message was kept whole, and so was
+    an update of a display shown 100 times (200 MB, written once for each)."""
+    executor, nb, _ = execute([
+        "from IPython.display import display, update_display\nfor _ in range(100):\n    display('x', display_id='d')",
+        "update_display({'text/plain': 'y' * 2_000_000}, display_id='d', raw=True)",
+        "raise ValueError('z' * 50_000_000)"], output_limit=100_000)
+    assert len(nbformat.writes(nb)) < 200_000, f"{len(nbformat.writes(nb)):,} bytes kept"
+    assert nb.cells[2].outputs[0].ename == "ValueError", "the error, which scores, is kept"
+    assert "output cut" in " ".join(executor.notes)
+
+
+def test_the_graders_metadata_in_a_submission_stops_nothing():
+    """A notebook whose metadata held an ``aeworkbook`` list could not be graded at all (nor flagged)."""
+    nb = new_notebook(cells=[new_code_cell("print(1)")], metadata={"aeworkbook": ["mine"]})
+    executor = GraderExecute(guard=False, sandbox=sandbox.bwrap_path() is not None)
+    executor.preprocess(nb, {"metadata": {"path": "."}})
+    assert nb.cells[0].outputs[0].text == "1\n" and nb.metadata.aeworkbook["flags"] == []

@@ -147,3 +147,46 @@ def test_submission_times_from_lms_names_and_timestamp_files(tmp_path):
                      ("cy", CH01): "2026-11-20-10-00-00"}
     assert collected.problems == [("bob", "timestamp.txt: not in nbgrader's <student>/<chapter>/ layout, so possibly "
                                           "the student's own file: ignored (handed in on time)")]
+
+
+def test_a_file_name_a_student_chose_names_neither_another_student_nor_a_time(tmp_path):
+    """The LMS writes "<assignment>_<student>_attempt_<time>_"; the rest is the name the student gave the file,
+    which can repeat that form with another student and an earlier time."""
+    folder = tmp_path / "download"
+    folder.mkdir()
+    shutil.copy(student_notebook(CH01), folder / f"ps_ada_attempt_2026-11-20-10-00-00_{CH01}.ipynb")
+    shutil.copy(student_notebook(CH01), folder / f"ps_eve_attempt_2026-11-21-09-30-00_x_ada_attempt_2020-01-01-00-00"
+                                                 f"-00_{CH01}.ipynb")
+    collected = collect(folder, KNOWN)
+    assert collected.students == ["ada", "eve"]
+    assert {(s.student, s.submitted_at) for s in collected.submissions} == {
+        ("ada", "2026-11-20-10-00-00"), ("eve", "2026-11-21-09-30-00")}
+
+
+def test_fifos_devices_huge_files_and_odd_grade_ids_cost_only_that_file(class_folder, monkeypatch):
+    """A FIFO would block the grader forever and a device or huge file fill its memory (a shared hand-in folder
+    can hold them); a grade id that is a list or a mapping once stopped the whole class."""
+    import os
+    from aeworkbook.course import submissions
+
+    (class_folder / "eve" / CH01).mkdir(parents=True)
+    os.mkfifo(class_folder / "eve" / CH01 / f"{CH01}.ipynb")
+    os.mkfifo(class_folder / "eve" / CH01 / "timestamp.txt")
+    os.mkfifo(class_folder / f"ps_zed_attempt_2026-11-20-10-00-00_{CH01}.ipynb")
+    (class_folder / "max").mkdir()
+    (class_folder / "max" / f"{CH04}.ipynb").write_bytes(b" " * (2 * 2**20))
+    monkeypatch.setattr(submissions, "MAX_FILE_MB", 1)
+    for student, grade_id in (("lis", ["x"]), ("dot", {"a": 1})):
+        nb = nbformat.read(student_notebook(CH01), as_version=4)
+        next(c for c in nb.cells if nbgrader_meta(c)).metadata.nbgrader["grade_id"] = grade_id
+        (class_folder / student).mkdir()
+        nbformat.write(nb, class_folder / student / f"{CH01}.ipynb")
+    collected = collect(class_folder, KNOWN)  # returns: nothing blocked
+    assert found(collected) == [("ada", CH01, f"{CH01}.ipynb"), ("bob", CH04, "Untitled (2).ipynb"),
+                                ("dot", CH01, f"{CH01}.ipynb"), ("lis", CH01, f"{CH01}.ipynb")]
+    problems = set(collected.problems)
+    assert ("eve", f"{CH01}/{CH01}.ipynb: not a regular file (a FIFO, socket or device: not read, not graded)") \
+        in problems and ("eve", f"{CH01}/timestamp.txt: not a regular file (a FIFO, socket or device: not read, "
+                                "not graded)") in problems
+    assert any(s == "-" and "ps_zed" in what and "not a regular file" in what for s, what in problems)
+    assert ("max", f"{CH04}.ipynb: 2 MB, larger than any notebook (1 MB): not read, not graded") in problems

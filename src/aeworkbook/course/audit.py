@@ -39,7 +39,7 @@ MODULES = {"sys", "gc", "builtins", "ctypes", "_ctypes", "cffi", "signal", "insp
            "codeop", "marshal", "runpy", "pdb", "bdb", "trace", "weakref", "unittest", "mock", "pytest",
            "aeworkbook.course", "_testcapi", "sysconfig", "site", "posix", "os", "subprocess", "shutil", "pathlib",
            "glob", "io", "tempfile", "pickle", "copyreg", "asyncio", "multiprocessing", "concurrent", "pkgutil", "imp",
-           "zipimport"}
+           "zipimport", "matplotlib_inline", "comm", "ipywidgets", "debugpy", "jupyter_core", "jupyter_server"}
 ALLOWED_MODULES = {"IPython.display"}  # display() and friends: output only
 # Names that reach the shell, the namespace or run code built from strings.
 NAMES = {"get_ipython", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii", "_", "__", "___", "exec", "eval",
@@ -54,8 +54,13 @@ ATTRIBUTES = {"tb_frame", "tb_next", "f_back", "f_globals", "f_locals", "f_built
               "events", "do_execute", "run_cell", "run_cell_async", "showtraceback", "set_custom_exc",
               "input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
               "ast_transformers", "displayhook", "display_formatter", "display_pub", "excepthook", "shell_handlers",
-              "history_manager", "formatters", "for_type", "for_type_by_name", "register_transformer", "ctypeslib"}
+              "history_manager", "formatters", "for_type", "for_type_by_name", "register_transformer", "ctypeslib",
+              # the shell from any module that imported it (matplotlib_inline's backend did), and the kernel's
+              # messaging: a Session.send patched to drop errors and turn failed replies into passes
+              "get_ipython", "session", "iopub_socket", "iopub_thread", "shell_stream", "control_stream",
+              "comm_manager", "send_multipart"}
 CLASS_OF = {"type", "super"}  # type(model).count_params = ...: an assignment onto a library's class
+NAMING = {"attrgetter", "methodcaller"}  # operator's getattr: flagged, like getattr, with a computed name
 MAGICS = {"matplotlib": False, "time": True, "timeit": True}  # magics an answer may use; True: its text is code
 BUILTINS = set(dir(builtins))
 UNSAFE = re.compile(r"[^\w .,:;'()\[\]=-]")
@@ -105,7 +110,7 @@ def audit_source(source: str, protected=frozenset(), imported=frozenset()) -> tu
         return ()
     known = set(imported) | imports
     known |= {name for root, names in aliases if root in known for name in names}
-    auditor = Auditor(set(protected), known)
+    auditor = Auditor(set(protected), known, _bound_to_classes(tree), _functions(tree))
     auditor.visit(tree)
     return tuple(sorted(set(auditor.found)))
 
@@ -176,6 +181,18 @@ def _bound_at_top(node):
         yield walrus.target.id, walrus.lineno
 
 
+def _bound_to_classes(tree) -> set[str]:
+    """Names bound to ``type(...)`` or ``super(...)``: ``S = type(obj); S.send = ...`` patches obj's class."""
+    return {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name) and node.value.func.id in CLASS_OF
+            for target in node.targets if isinstance(target, ast.Name)}
+
+
+def _functions(tree) -> set[str]:
+    """Names of the functions the cell defines, at any depth."""
+    return {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
 def _root(node) -> str | None:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         node = node.func if isinstance(node, ast.Call) else node.value
@@ -213,9 +230,10 @@ def _module_flagged(name: str) -> bool:
 
 
 class Auditor(ast.NodeVisitor):
-    def __init__(self, protected: set[str], imported: set[str]):
-        self.protected, self.imported = protected, imported
+    def __init__(self, protected: set[str], imported: set[str], classes=frozenset(), functions=frozenset()):
+        self.protected, self.imported, self.classes, self.functions = protected, imported, classes, functions
         self.found: list[tuple[int, str]] = []
+        self._called: set[int] = set()  # the Name nodes that are a call's function
 
     def flag(self, node, what: str) -> None:
         self.found.append((node.lineno, what))
@@ -250,6 +268,8 @@ class Auditor(ast.NodeVisitor):
             return  # rebinding is checked at top level (visit_Module)
         if node.id in NAMES or NUMBERED.match(node.id):
             self.flag(node, f"uses {node.id}")
+        elif node.id in {"getattr", *NAMING} and id(node) not in self._called:
+            self.flag(node, f"uses {node.id} as a value")  # g = getattr; g(obj, computed): getattr unseen
         elif _is_dunder(node.id) and node.id not in ALLOWED_DUNDERS:
             self.flag(node, f"uses {node.id}")
 
@@ -261,12 +281,25 @@ class Auditor(ast.NodeVisitor):
             self.flag(node, f"reaches .{name}")
         if isinstance(node.ctx, (ast.Store, ast.Del)) and _root(node) in self.imported | CLASS_OF:
             self.flag(node, f"assigns onto a library: {_dotted(node)}")
+        elif isinstance(node.ctx, (ast.Store, ast.Del)) and _root(node) in self.classes:
+            self.flag(node, f"assigns onto a class: {_dotted(node)}")
+        self.generic_visit(node)
+
+    def visit_Assign(self, node):
+        """``obj.method = function``: a function or lambda put onto an object the cell did not make (not ``self``):
+        how an answer replaces the machinery's methods, whatever the object's name."""
+        value = node.value
+        patch = isinstance(value, ast.Lambda) or isinstance(value, ast.Name) and value.id in self.functions
+        for target in node.targets:
+            if patch and isinstance(target, ast.Attribute) and _root(target) not in ("self", "cls", None):
+                self.flag(target, f"puts a function onto an object: {_dotted(target)}")
         self.generic_visit(node)
 
     def visit_Constant(self, node):
         """A dunder or frame attribute's name as a string: operator.attrgetter("__code__") and the like."""
         text = node.value
-        if isinstance(text, str) and (text in ATTRIBUTES or _is_dunder(text) and text not in ALLOWED_DUNDERS):
+        if isinstance(text, str) and any(part in ATTRIBUTES or _is_dunder(part) and part not in ALLOWED_DUNDERS
+                                         for part in text.split(".")):  # attrgetter("f.__globals__") too
             self.flag(node, f"names .{text}" if text.isidentifier() else "names an attribute")
 
     def visit_Subscript(self, node):
@@ -276,10 +309,15 @@ class Auditor(ast.NodeVisitor):
 
     def visit_Call(self, node):
         function = node.func
+        self._called.add(id(function))
         if isinstance(function, ast.Name) and function.id == "getattr" and len(node.args) >= 2:
             name = node.args[1]  # a constant one is checked as a string (visit_Constant)
             if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
                 self.flag(node, "getattr with a computed name")
+        called = function.id if isinstance(function, ast.Name) else getattr(function, "attr", None)
+        names = node.args if called == "attrgetter" else node.args[:1]
+        if called in NAMING and not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in names):
+            self.flag(node, f"{called} with a computed name")
         if self._is_magic(node):
             magic, *texts = (arg.value for arg in node.args)
             if str(magic).lstrip("%") in MAGICS:

@@ -173,7 +173,7 @@ def nbgrader_cells(nb) -> tuple[tuple[str, str], ...]:
 
 def chapter_of(nb, known: list[Chapter]) -> Chapter | None:
     """The chapter whose graded cells the notebook carries (whatever the file is called), or None."""
-    ids = {nbgrader_meta(cell).get("grade_id") for cell in nb.cells} - {None}
+    ids = {grade_id for cell in nb.cells if isinstance(grade_id := nbgrader_meta(cell).get("grade_id"), str)}
     best = max(known, key=lambda ch: len(ids & ch.grade_ids), default=None)
     if best is None or not ids & best.grade_ids:
         return None

@@ -65,6 +65,7 @@ MESSAGE_SEARCHED = 2000  # characters of a hidden failure's message searched for
 NOTICE = "aeworkbook_notice"  # the metadata key of the grader's notice cell atop a flagged notebook
 CUT = "\n[output cut:"
 STDERR_KEPT = 200  # characters of a stderr stream kept past the output limit: its presence scores 0
+ERROR_KEPT = 2000  # characters of an error's message, and of each of its last traceback lines, kept past the limit
 
 # The settings a second run of a notebook (after its kernel died) takes from the first.
 REPLAYED = ("timeout", "sandbox", "guard", "hidden_last", "output_limit", "kernel_name", "iopub_timeout")
@@ -212,8 +213,11 @@ class GraderExecute(Execute):
                     else f"not run: the kernel died in cell {index + 1}", traceback=[])]
 
     def _record_notes(self, nb) -> None:
-        # Kept in the notebook's metadata, which the autograded copy keeps; the grading job reads it.
-        nb.metadata.setdefault("aeworkbook", {})["grader_notes"] = self.notes
+        # Kept in the notebook's metadata, which the autograded copy keeps; the grading job reads it. The
+        # grader's alone: a submitted one (a list made the whole notebook fail to grade, unflagged) is replaced.
+        if not isinstance(nb.metadata.get("aeworkbook"), dict):
+            nb.metadata["aeworkbook"] = {}
+        nb.metadata["aeworkbook"]["grader_notes"] = self.notes
         # Markup-free: a flag may quote the kernel (an exception's class name), and is shown in HTML and Markdown.
         self.flags = [UNSAFE.sub("?", flag) for flag in self.flags]
         nb.metadata["aeworkbook"]["flags"] = self.flags
@@ -379,8 +383,9 @@ class GraderExecute(Execute):
             return super().output(outs, msg, display_id, cell_index)
         self._cut += size
         content = msg["content"]
-        if msg["msg_type"] == "error":  # errors decide scores: always kept, traceback trimmed
-            msg = {**msg, "content": {**content, "traceback": content.get("traceback", [])[-3:]}}
+        if msg["msg_type"] == "error":  # errors decide scores: always kept, trimmed (a 100 MB message is one raise)
+            msg = {**msg, "content": {**content, "evalue": str(content.get("evalue", ""))[:ERROR_KEPT],
+                                      "traceback": [str(line)[:ERROR_KEPT] for line in content.get("traceback", [])[-3:]]}}
             return super().output(outs, msg, display_id, cell_index)
         if msg["msg_type"] == "stream" and content.get("name") == "stderr":  # stderr scores 0: keep a trace
             if not any(o.get("name") == "stderr" for o in outs):
@@ -391,3 +396,15 @@ class GraderExecute(Execute):
             outs.append(new_output("stream", name="stdout",
                                    text=f"{CUT} more than {self.output_limit:,} bytes of output in this notebook]\n"))
         return None
+
+    def _update_display_id(self, display_id, msg):
+        """An update (``update_display``, or a new display with an id already shown) replaces the data of every
+        output shown with that id, which nbclient does outside :meth:`output`: it counts once for each such
+        output, and past the limit it is dropped (100 small displays and one 2 MB update made 200 MB)."""
+        shown = sum(map(len, self._display_id_map.get(display_id, {}).values()))
+        size = len(json.dumps(msg["content"])) * shown
+        if self._kept + size > self.output_limit:
+            self._cut += size
+            return None
+        self._kept += size
+        return super()._update_display_id(display_id, msg)

@@ -6,8 +6,9 @@ replaced to make failing tests pass: functions of NumPy (``numpy.testing``'s ass
 ``np.allclose``, ``np.isclose``, ...), of Keras, of the workbook's package and of ``builtins``; the
 IPython shell's and kernel's methods (``showtraceback``, ``run_cell``, ``do_execute``, ...), its
 custom exception handler (``set_custom_exc``), input and AST transformers and event callbacks; and
-``sys.excepthook``, ``sys.stdout``, ``sys.stderr``. It returns what it put back, for the grader's
-notes.
+``sys.excepthook``, ``sys.stdout``, ``sys.stderr``; and the functions and methods of the kernel's messaging
+(``jupyter_client``'s ``Session``, ``ipykernel``, ``zmq``, ``tornado``), through which every error and reply
+reaches the grader. It returns what it put back, for the grader's notes.
 
 :func:`keep` and :func:`recall` hold each test cell's namespace for its hidden tests, which the grader runs
 after the notebook's last cell (:mod:`.execute`).
@@ -21,7 +22,9 @@ from __future__ import annotations
 
 import sys
 
-GUARDED_MODULE_PREFIXES = ("numpy", "keras", "aeworkbook")
+# The kernel's messaging too: a Session.send replaced to drop errors and report failed tests as passed got a
+# blank notebook full marks (the canaries, told apart by their text, were let through).
+GUARDED_MODULE_PREFIXES = ("numpy", "keras", "aeworkbook", "jupyter_client", "ipykernel", "zmq", "tornado", "comm")
 GUARDED_MODULES = ("builtins", "math", "operator", "functools")
 SHELL_TRAITS = ("input_transformer_manager", "compile", "display_pub", "displayhook", "display_trap",
                 "builtin_trap", "events")  # objects the shell runs cells through

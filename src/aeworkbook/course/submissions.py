@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +37,16 @@ import nbformat
 from .catalogue import Chapter, chapter_of, nbgrader_meta
 from .untrusted import printable
 
-# nbgrader's documented example for Blackboard-style names:
-# "<assignment>_<student>_attempt_<timestamp>_<file name>"
-LMS_PATTERN = r".+_(?P<student_id>\w+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>.+)"
+# nbgrader's documented example for Blackboard-style names, "<assignment>_<student>_attempt_<timestamp>_<file
+# name>", read at the first "_attempt_": the LMS writes what comes before it, the student chose the file name
+# after it. (nbgrader's own ``.+_(?P<student_id>\w+)_attempt_...`` matches at the last one, so a file a student
+# named "x_ada_attempt_2020-01-01_ch01.ipynb" was graded as ada's, handed in on 1 January 2020.)
+LMS_PATTERN = (r"(?:(?!_attempt_).)+_(?!attempt_)(?P<student_id>[^\W_]+)_attempt_(?P<timestamp>[0-9\-]+)_"
+               r"(?P<file_id>.+)")
 IGNORED = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db"}
 TIMESTAMP = "timestamp.txt"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
+MAX_FILE_MB = 100  # a submitted file larger than this is not read (a real chapter notebook: a few MB)
 
 
 class SubmissionsError(Exception):
@@ -92,16 +97,35 @@ def hidden(name: str) -> bool:
     return name in IGNORED or name.startswith(".")
 
 
-def visible_files(folder: Path, links: list[Path]) -> list[Path]:
-    """The files under ``folder``, without following symbolic links (each one goes to ``links``)."""
+def unreadable(path: Path) -> str | None:
+    """Why ``path`` is not read at all, or None for a regular file of a sane size. A symbolic link is never
+    followed (a link to a solution would be graded as the student's work); a FIFO or a device would block the
+    grader or never end (a shared hand-in folder can hold them); a huge file would fill its memory."""
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        return "a symbolic link (not followed, not graded)"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a FIFO, socket or device: not read, not graded)"
+    if info.st_size > MAX_FILE_MB * 2**20:
+        return f"{info.st_size / 2**20:,.0f} MB, larger than any notebook ({MAX_FILE_MB} MB): not read, not graded"
+    return None
+
+
+def visible_files(folder: Path, skipped: list[tuple[Path, str]]) -> list[Path]:
+    """The regular files under ``folder``, without following symbolic links; what is not read goes to
+    ``skipped``, with why (:func:`unreadable`)."""
     found = []
     for top, dirs, files in os.walk(folder):  # os.walk never descends into a linked folder
         top = Path(top)
-        links += [top / d for d in dirs if not hidden(d) and (top / d).is_symlink()]
+        skipped += [(top / d, unreadable(top / d)) for d in dirs if not hidden(d) and (top / d).is_symlink()]
         dirs[:] = sorted(d for d in dirs if not hidden(d) and not (top / d).is_symlink())
         for name in files:
             if not hidden(name):
-                (links if (top / name).is_symlink() else found).append(top / name)
+                why = unreadable(top / name)
+                if why:
+                    skipped.append((top / name, why))
+                else:
+                    found.append(top / name)
     return sorted(found)
 
 
@@ -112,13 +136,13 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
     times: dict[Path, str] = {}  # an LMS file, or the folder of a timestamp.txt -> its time
     entries = sorted(p for p in folder.iterdir() if not hidden(p.name))
     for entry in entries:
-        if entry.is_symlink():
-            found.problem("-", f"{entry.name}: a symbolic link (not followed, not graded)")
+        if entry.is_symlink() or not entry.is_dir() and unreadable(entry):
+            found.problem("-", f"{entry.name}: {unreadable(entry)}")
             continue
         if entry.is_dir():
-            links: list[Path] = []
+            skipped: list[tuple[Path, str]] = []
             per_student.setdefault(entry.name, [])
-            for f in visible_files(entry, links):
+            for f in visible_files(entry, skipped):
                 if f.name == TIMESTAMP and f.parent.parent == entry and any(f.parent.name == c.id for c in known):
                     times[f.parent] = f.read_text(errors="replace").strip()
                 elif f.name == TIMESTAMP:
@@ -126,8 +150,8 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
                                   "layout, so possibly the student's own file: ignored (handed in on time)")
                 else:
                     per_student[entry.name].append((f, str(f.relative_to(entry))))
-            for link in links:
-                found.problem(entry.name, f"{link.relative_to(entry)}: a symbolic link (not followed, not graded)")
+            for path, why in skipped:
+                found.problem(entry.name, f"{path.relative_to(entry)}: {why}")
             continue
         info = lms_collector(lms_pattern, entry.suffix).collect(entry.name)
         if info is None:
