@@ -13,6 +13,8 @@ import statistics
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from aeworkbook.course.nbconfig import OUTPUT_LIMIT
+
 CHOLLET = "Chollet, *Building Autoencoders in Keras* (Keras blog)"
 GERON = "Géron, *handson-ml3*, ch. 17"
 KERAS_IO = "keras-io, *Convolutional autoencoder for image denoising*"
@@ -562,6 +564,10 @@ def minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 100 else f"{seconds:.0f} s"
 
 
+def kilobytes(size: int | None) -> str:
+    return "–" if size is None else f"{size / 1000:,.0f} kB"
+
+
 def load(run: dict) -> str:
     text = f"{run['load_start'][0]:.1f} → {run['load_end'][0]:.1f}"
     during = run.get("load_during")
@@ -755,17 +761,20 @@ def render(results: dict) -> str:
                 "Each notebook executed unchanged with nbclient in a fresh kernel, kernel start included. *Kernel start + "
                 "imports* is a separate run of a fresh kernel and the set-up cell alone (`import aeworkbook`, "
                 "`aw.start()`, which imports TensorFlow, then Keras, NumPy, Matplotlib); the notebook's own work is the "
-                "rest. Runs one at a time.", "",
-                "| chapter | whole notebook | kernel start + imports | notebook's own work | 1-min load average: start → end; during the run | run, commit |",
-                "|---|---|---|---|---|---|"]
+                "rest. Runs one at a time. *Output* is the JSON size of the notebook's outputs, figures included, which the "
+                "grader's output limit counts (`aeworkbook grade --output-limit`, by default "
+                f"{OUTPUT_LIMIT / 1000:,.0f} kB).", "",
+                "| chapter | whole notebook | kernel start + imports | notebook's own work | output | 1-min load average: start → end; during the run | run, commit |",
+                "|---|---|---|---|---|---|---|"]
         total = startup = 0.0
         for chapter, result in fast.items():
             whole = result["whole_run"]
             total += result["total_seconds"]
             startup += result["kernel_and_setup_seconds"]
             out.append(f"| {chapter} | {result['total_seconds']:.1f} s | {result['kernel_and_setup_seconds']:.1f} s | "
-                       f"{result['own_work_seconds']:.1f} s | {load(whole)} | {measured(result)} |")
-        out += [f"| **whole workbook** (one after another) | **{total:.1f} s** | {startup:.1f} s | {total - startup:.1f} s | | |",
+                       f"{result['own_work_seconds']:.1f} s | {kilobytes(result.get('output_bytes'))} | {load(whole)} | "
+                       f"{measured(result)} |")
+        out += [f"| **whole workbook** (one after another) | **{total:.1f} s** | {startup:.1f} s | {total - startup:.1f} s | | | |",
                 ""]
 
     out += [NOTES, ""]

@@ -162,7 +162,9 @@ def run_fast(chapter: str) -> dict:
     setup_only = nbformat.v4.new_notebook(cells=[nb.cells[first_code_index(nb)]], metadata=nb.metadata)
     startup = execute(setup_only, chapter, "fast", timeout=600)
     whole = execute(nb, chapter, "fast", timeout=600)
+    outputs = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
     return {"setup_cell": nb.cells[first_code_index(nb)].source,
+            "output_bytes": sum(len(json.dumps(output)) for output in outputs),  # what the grader's output limit counts
             "kernel_and_setup_seconds": startup["total_seconds"], "startup_run": startup, "whole_run": whole,
             "total_seconds": whole["total_seconds"],
             "own_work_seconds": whole["total_seconds"] - startup["total_seconds"]}

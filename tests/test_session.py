@@ -20,6 +20,13 @@ def test_start_imports_tensorflow_without_a_word_on_stderr():
     assert "profile 'fast', seed 1" in result.stdout
 
 
+def test_start_leaves_scikit_learn_to_the_notebooks_that_import_it():
+    code = ("import sys, aeworkbook as aw; aw.start(); print('sklearn' in sys.modules)\n"
+            "from sklearn.metrics import roc_auc_score; print(roc_auc_score([0, 1], [0.2, 0.9]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.stdout.splitlines()[-2:] == ["False", "1.0"], result.stdout + result.stderr
+
+
 def test_python_warnings_go_to_stdout():
     code = "import aeworkbook as aw, warnings; aw.start(); warnings.warn('careful')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

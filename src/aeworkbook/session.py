@@ -42,6 +42,25 @@ def _stderr_fd_silenced():
         os.close(devnull)
 
 
+@contextlib.contextmanager
+def _not_importable(name: str):
+    """``import name`` fails while the block runs, unless ``name`` is imported already.
+
+    TensorFlow imports Keras, whose scikit-learn wrappers (which the workbook does not use) import
+    scikit-learn and SciPy if they are installed: 0.8 s of every kernel's start. Afterwards the
+    module imports as usual (Chapter 9's metrics); only ``keras.wrappers`` then says it is missing.
+    """
+    if name in sys.modules:
+        yield
+        return
+    sys.modules[name] = None
+    try:
+        yield
+    finally:
+        if sys.modules.get(name, "") is None:
+            del sys.modules[name]
+
+
 def quiet() -> None:
     """Import TensorFlow without its start-up logs; show Python warnings on stdout.
 
@@ -52,7 +71,7 @@ def quiet() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     warnings.showwarning = _warning_to_stdout
     if "tensorflow" not in sys.modules:
-        with _stderr_fd_silenced():
+        with _stderr_fd_silenced(), _not_importable("sklearn"):
             import tensorflow  # noqa: F401
     # After the import, which sets up TensorFlow's logger (retracing notices and the like).
     for name in ("absl", "tensorflow", "h5py"):
