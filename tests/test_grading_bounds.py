@@ -3,18 +3,23 @@
 and the grader's executor against cells that ignore the interrupt or outrun the notebook's time."""
 
 import asyncio
+import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
 import nbformat
 import pytest
+import zmq
 from nbformat.v4 import new_code_cell, new_notebook
+from traitlets.config import Config
 
 from aeworkbook.course import sandbox
 from aeworkbook.course.execute import GraderExecute
+from aeworkbook.course.nbconfig import OUTPUT_LIMIT
 from aeworkbook.course.sandbox import SandboxedKernelManager
 
 SECRET = f"aeworkbook-secret-{uuid.uuid4().hex}"
@@ -266,12 +271,13 @@ def test_a_notebook_past_its_time_is_stopped():
 
 
 def test_output_past_the_limit_is_cut_whatever_way_it_comes():
-    """The output limit once held for printed text only: one raise of a 50 MB message was kept whole, and so was
+    """The output limit once held for printed text only: one raise of a 50 MB message was kept whole (4 MB here,
+    under the limit of a message), and so was
     an update of a display shown 100 times (200 MB, written once for each)."""
     executor, nb, _ = execute([
         "from IPython.display import display, update_display\nfor _ in range(100):\n    display('x', display_id='d')",
         "update_display({'text/plain': 'y' * 2_000_000}, display_id='d', raw=True)",
-        "raise ValueError('z' * 50_000_000)"], output_limit=100_000)
+        "raise ValueError('z' * 4_000_000)"], output_limit=100_000)  # under 16 MB a message, twice in it
     assert len(nbformat.writes(nb)) < 200_000, f"{len(nbformat.writes(nb)):,} bytes kept"
     assert nb.cells[2].outputs[0].ename == "ValueError", "the error, which scores, is kept"
     assert "output cut" in " ".join(executor.notes)
@@ -283,3 +289,78 @@ def test_the_graders_metadata_in_a_submission_stops_nothing():
     executor = GraderExecute(guard=False, sandbox=sandbox.bwrap_path() is not None)
     executor.preprocess(nb, {"metadata": {"path": "."}})
     assert nb.cells[0].outputs[0].text == "1\n" and nb.metadata.aeworkbook["flags"] == []
+
+
+# -- the executor: messages too big for the grader --------------------------------------------------------------
+
+GRADE = r'''
+import json, logging, resource, sys
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+from traitlets.config import Config
+from nbgrader.utils import determine_grade
+from aeworkbook.course.execute import GraderExecute
+from aeworkbook.course.nbconfig import OUTPUT_LIMIT
+from aeworkbook.course.nbconfig import OUTPUT_LIMIT
+
+nb = new_notebook(cells=[new_code_cell(source, metadata={"nbgrader": {
+    "grade": True, "solution": False, "locked": True, "points": 1, "grade_id": f"test{n}", "schema_version": 3}})
+    for n, source in enumerate(json.loads(sys.argv[1]))])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+executor = GraderExecute(guard=False, audit=False, sandbox=True, output_limit=OUTPUT_LIMIT, timeout=120)
+executor.preprocess(nb, {"metadata": {"path": "."}})
+print(json.dumps({"grown_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024,
+                  "scores": [determine_grade(cell, logging.getLogger())[0] for cell in nb.cells],
+                  "notes": executor.notes, "kept": len(nbformat.writes(nb)), "outputs": [cell.outputs for cell in nb.cells]}))
+'''
+
+
+def grade_in_a_process(cells: list[str]) -> dict:
+    """Each cell a test cell worth 1 point, graded in the sandbox by a grader process of its own (so that its peak
+    memory is its own): the growth of that peak, the scores, the grader's notes, the bytes of notebook kept."""
+    if sandbox.bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed")
+    done = subprocess.run([sys.executable, "-c", GRADE, json.dumps(cells)], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_a_huge_error_is_refused_unread_and_its_test_scores_0():
+    """One raise of a 300 MB message: the grader once read it whole, twice (the error, and the reply that carries
+    it too), and peaked 2.3 GB higher; the cell before keeps its point, the cells after it do not run."""
+    graded = grade_in_a_process(["print('passed')", "raise ValueError('x' * 300_000_000)", "print('after')"])
+    assert graded["scores"] == [1, 0, 0], graded["scores"]
+    assert any("over the grader's 16 MB limit" in note for note in graded["notes"]), graded["notes"]
+    assert graded["grown_mb"] < 200, f"the grader's peak grew by {graded['grown_mb']} MB"
+    assert graded["kept"] < 100_000
+
+
+def test_a_huge_print_is_refused_unread():
+    """One print of a 300 MB string, in a test cell that passes otherwise."""
+    graded = grade_in_a_process(["print('y' * 300_000_000)"])
+    assert graded["scores"] == [0] and any("16 MB limit" in note for note in graded["notes"]), graded
+    assert graded["grown_mb"] < 200, f"the grader's peak grew by {graded['grown_mb']} MB"
+
+
+def test_honest_outputs_are_far_under_the_limit_and_unchanged():
+    """A figure of about 1 MB (a solved chapter's largest message), an ordinary failure, a passing test."""
+    assert SandboxedKernelManager().client().context.getsockopt(zmq.MAXMSGSIZE) >= 4 * OUTPUT_LIMIT
+    graded = grade_in_a_process([
+        "import base64, os\nfrom IPython.display import display\n"
+        "display({'image/png': base64.b64encode(os.urandom(750_000)).decode()}, raw=True)",
+        "assert 1 + 1 == 3, 'an honest mistake'", "print('passed')"])
+    assert graded["scores"] == [1, 0, 1] and graded["notes"] == [], graded["notes"]
+    assert len(graded["outputs"][0][0]["data"]["image/png"]) == 1_000_000
+    assert graded["outputs"][1][0]["evalue"] == "an honest mistake"
+
+
+def test_a_message_refused_before_the_first_cell_fails_every_test():
+    """The kernel's first reply (kernel_info) refused: the notebook ends at once, noted, every test failed."""
+    nb = new_notebook(cells=[new_code_cell("print(1)", metadata={"nbgrader": {
+        "grade": True, "solution": False, "locked": True, "points": 1, "grade_id": "test", "schema_version": 3}})])
+    executor = GraderExecute(config=Config({"SandboxedKernelManager": {"message_mb": 0}}), guard=False, audit=False,
+                             sandbox=sandbox.bwrap_path() is not None)
+    executor.preprocess(nb, {"metadata": {"path": "."}})
+    assert "before the first cell, the kernel sent a message over" in " ".join(executor.notes), executor.notes
+    assert nb.cells[0].outputs[-1].ename == "DeadKernelError"

@@ -22,6 +22,8 @@ nbgrader's own execution it
   meets as partial credit, and an answer can publish one (``get_ipython().displayhook(2.0)``);
 - survives a dead kernel: the cells that ran keep their results, and every test cell that did not
   run gets an error, so it scores 0 instead of nbgrader's full marks for a test without output;
+- stops the kernel, as if it had died, when it sends a message over the grader's limit (refused unread, see
+  :class:`.sandbox.BoundedChannel`): the grader can hear nothing more from it;
 - stops the kernel (so the class goes on) when a timed-out cell ignores the interrupt for ``grace``
   seconds (a SIGINT handler ignored, a loop in C), and when the whole notebook runs past
   ``notebook_timeout``: the cells before keep what they earned.
@@ -47,7 +49,7 @@ from traitlets import Bool, Integer
 
 from .audit import UNSAFE, audit_notebook
 from .catalogue import nbgrader_meta
-from .sandbox import Limits
+from .sandbox import Limits, MessageRefused
 
 # Evaluated as user expressions of an empty request: no cell code runs, so no input transformer or
 # cell hook of the student's sees them, and the reply carries the guard's own answer.
@@ -156,6 +158,7 @@ class GraderExecute(Execute):
         self._deadline = None  # when the notebook must be done: set by preprocess (cells run one by one have none)
         self._waiting_for = None  # the execute request of the cell running
         self._stopped = None  # why the grader stopped the kernel
+        self._refused: MessageRefused | None = None  # a message refused on iopub while a cell ran
         self.flags: list[str] = []  # reaches into the grading machinery: the audit's, and tampering seen
         self._deferred: list = []  # (index, cell, hidden tests) of test cells whose hidden tests wait
 
@@ -168,7 +171,9 @@ class GraderExecute(Execute):
             self.flags = [str(flag) for flag in audit_notebook(nb)]
         try:
             nb, resources = super().preprocess(nb, resources, km)
-        except DeadKernelError:
+        except DeadKernelError as error:
+            if isinstance(error, MessageRefused):  # before the first cell (kernel_info): no cell stopped it
+                self._stopped = self._stopped or f"before the first cell, {error}"
             nb, resources = self.nb, self.resources
             waiting, died_at = self._deferred, self._running
             self._after_dead_kernel(nb)
@@ -201,16 +206,17 @@ class GraderExecute(Execute):
                           "cells")
 
     def _after_dead_kernel(self, nb) -> None:
-        index = self._running if self._running is not None else len(nb.cells)
-        self.died = (self._stopped or f"the kernel died in cell {index + 1} (it may have run out of memory)") \
+        index = self._running if self._running is not None else -1  # -1: before the first cell, every test fails
+        where = f"in cell {index + 1}" if index >= 0 else "before the first cell"
+        self.died = (self._stopped or f"the kernel died {where} (it may have run out of memory)") \
             + "; the cells after it did not run"
         self.notes.append(self.died)
         for position, cell in enumerate(nb.cells):
             if position == index or (position > index and is_test_cell(cell)):
                 cell.outputs = [o for o in cell.get("outputs", []) if o.output_type != "error"] + [new_output(
                     "error", ename="DeadKernelError",
-                    evalue=f"the kernel died in cell {index + 1}; this cell did not run to the end" if position == index
-                    else f"not run: the kernel died in cell {index + 1}", traceback=[])]
+                    evalue=f"the kernel died {where}; this cell did not run to the end" if position == index
+                    else f"not run: the kernel died {where}", traceback=[])]
 
     def _record_notes(self, nb) -> None:
         # Kept in the notebook's metadata, which the autograded copy keeps; the grading job reads it. The
@@ -232,6 +238,18 @@ class GraderExecute(Execute):
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         self._running = cell_index
+        try:
+            return await self._execute_cell(cell, cell_index, execution_count, store_history)
+        except DeadKernelError as error:
+            refused = error if isinstance(error, MessageRefused) else self._refused
+            if refused is None:
+                raise
+            # Its channel is closed for good: no later output or reply could be heard. Stop it as a crash.
+            self._stopped = f"cell {cell_index + 1}: {refused}; its kernel was stopped"
+            await ensure_async(self.km.signal_kernel(signal.SIGKILL))
+            raise DeadKernelError(self._stopped) from None
+
+    async def _execute_cell(self, cell, cell_index, execution_count, store_history):
         guarded = self.guard and cell.cell_type == "code"
         test, locked = is_test_cell(cell), bool(nbgrader_meta(cell).get("locked"))
         if guarded and (test or not locked):
@@ -303,6 +321,14 @@ class GraderExecute(Execute):
         await ensure_async(self.km.signal_kernel(signal.SIGKILL))  # its process group: the sandbox too
         raise DeadKernelError(self._stopped)
 
+    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+        try:
+            return await super()._async_poll_output_msg(parent_msg_id, cell, cell_index)
+        except MessageRefused as refused:  # no output, nor the end of the cell, can come: stop waiting for its reply
+            self._refused = refused
+            self.task_poll_for_reply.cancel()
+            raise
+
     async def _replied(self, msg_id, seconds: float) -> bool:
         deadline = monotonic() + seconds
         while (left := deadline - monotonic()) > 0:
@@ -339,7 +365,8 @@ class GraderExecute(Execute):
                     cell_or_nonce.outputs.append(hidden_failure(content, cell_or_nonce.source))
                 done.add(index)
         except (GuardFailed, DeadKernelError) as failure:
-            why = "the kernel died" if isinstance(failure, DeadKernelError) else "the grader's guard could not run"
+            why = str(failure) if isinstance(failure, MessageRefused) else "the kernel died" \
+                if isinstance(failure, DeadKernelError) else "the grader's guard could not run"
             (self.notes if isinstance(failure, DeadKernelError) else self.flags).append(
                 f"the hidden tests did not all run: {why}")
             for index, cell, _ in waiting:

@@ -48,9 +48,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 
+import zmq
+import zmq.asyncio
+import zmq.utils.monitor
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer
+from nbclient.exceptions import DeadKernelError
+from traitlets import Integer, Type, default
 
 from .untrusted import printable
 
@@ -62,6 +69,7 @@ SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/et
                 "/etc/fonts", "/etc/alternatives")
 CGROUPS = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids", "cpu")
+MESSAGE_MB = 16  # the largest message taken from a kernel (a solved chapter's largest, a figure: under 1 MB)
 CPU_PERIOD = 100_000  # microseconds: cpu.cfs_quota_us is this times the kernel's share of cores
 # Joins the cgroup folders named before "--" (their cgroup.procs), then becomes the command after it.
 JOIN = 'while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs" || exit 125; shift; done; shift; exec "$@"'
@@ -255,14 +263,20 @@ class SandboxedKernelManager(AsyncKernelManager):
     tmp_mb = Integer(Limits.tmp_mb, help="size of the kernel's /tmp and working folder, MB each").tag(config=True)
     threads = Integer(Limits.threads, help="CPU threads for TensorFlow and BLAS (0: all cores)").tag(config=True)
     processes = Integer(Limits.processes, help="processes and threads of a kernel and its children").tag(config=True)
+    message_mb = Integer(MESSAGE_MB, help="largest message taken from the kernel, MB").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.context.setsockopt(zmq.MAXMSGSIZE, self.message_mb * 2**20)  # its own control socket
         self._run_dir = Path(tempfile.mkdtemp(prefix="aew-", dir="/tmp"))  # the connection file, the kernel's log
         self.transport = "ipc"
         self.ip = f"{SOCKETS}/kernel"  # in the sandbox; the grader's side becomes known at launch
         self.connection_file = str(self._run_dir / "kernel.json")
         self._cgroup: KernelCgroup | None = None
+
+    @default("client_factory")
+    def _bounded_client(self):
+        return BoundedKernelClient
 
     @property
     def limits(self) -> Limits:
@@ -317,6 +331,66 @@ class SandboxedKernelManager(AsyncKernelManager):
             shutil.rmtree(self._run_dir, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources
+
+
+# -- messages: what one message from the kernel may cost the grader ------------------------------------------------
+
+class MessageRefused(DeadKernelError):
+    """The kernel sent a message over the size limit; the grader cannot hear it any more."""
+
+
+class BoundedChannel(AsyncZMQSocketChannel):
+    """A channel whose socket refuses messages over ZMQ's MAXMSGSIZE, before reading them. ZMQ treats one as a
+    protocol error: it closes the connection for good (no reconnection, unlike a peer that went away), so every
+    later message on it is lost. ``get_msg`` then raises :class:`MessageRefused` instead of waiting forever."""
+
+    def __init__(self, socket, session, loop=None):
+        super().__init__(socket, session, loop)
+        self.name = "iopub" if socket.type == zmq.SUB else "shell"
+        self.monitor = socket.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED)
+
+    async def get_msg(self, timeout=None):
+        poller = zmq.asyncio.Poller()
+        poller.register(self.socket, zmq.POLLIN)
+        poller.register(self.monitor, zmq.POLLIN)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0, deadline - time.monotonic())
+            ready = dict(await poller.poll(None if left is None else 1000 * left))
+            if self.socket in ready:  # what came before the refused message is read first
+                return await self._recv()
+            if self.monitor not in ready:
+                raise Empty
+            if await self._refused():
+                limit = self.socket.getsockopt(zmq.MAXMSGSIZE)
+                raise MessageRefused(f"the kernel sent a message over the grader's {limit // 2**20} MB limit "
+                                     f"(on its {self.name} channel), which was refused")
+
+    async def _refused(self) -> bool:
+        """A disconnection not retried: a protocol error (ZMQ retries at once for a kernel that went away, whose
+        death the executor sees itself)."""
+        event = zmq.utils.monitor.parse_monitor_message(await self.monitor.recv_multipart())["event"]
+        return event == zmq.EVENT_DISCONNECTED and not await self.monitor.poll(500)
+
+    def close(self) -> None:
+        self.monitor.close(linger=0)
+        super().close()
+
+
+class BoundedKernelClient(AsyncKernelClient):
+    """The grader's client of a sandboxed kernel: no message over ``message_mb`` of its manager is received."""
+
+    shell_channel_class = iopub_channel_class = Type(BoundedChannel)
+
+    @default("context")
+    def _bounded_context(self) -> zmq.asyncio.Context:
+        context = super()._context_default()
+        context.setsockopt(zmq.MAXMSGSIZE, getattr(self.parent, "message_mb", MESSAGE_MB) * 2**20)
+        return context
+
+    def start_channels(self, shell=True, iopub=True, stdin=False, hb=False, control=False):
+        # The grader reads shell and iopub only: what a kernel sent on the others would pile up unread.
+        super().start_channels(shell, iopub, stdin, hb, control)
 
 
 def sandbox_pid(info: int, timeout: float = 60) -> int | None:
