@@ -192,11 +192,13 @@ def test_a_cell_that_ignores_the_interrupt_is_stopped_and_keeps_what_it_earned(a
 
 def test_an_output_flood_is_cut(attacked):
     path = autograded(attacked["course"], "flooder")
+    """Cut, or, when the kernel sends its prints as one message over 16 MB (it sends what it printed in 0.2 s at
+    once), refused unread with the kernel stopped: noted either way."""
     assert path.stat().st_size < 2_000_000, f"the autograded copy keeps {path.stat().st_size:,} bytes"
-    assert "[output cut:" in path.read_text()
     feedback = attacked["course"] / "feedback" / "flooder" / HOSTILE_CHAPTER / f"{path.stem}.html"
     assert feedback.stat().st_size < 3_000_000
-    assert "output cut" in attacked["out"]
+    if "over the grader's 16 MB limit" not in attacked["out"]:
+        assert "[output cut:" in path.read_text() and "output cut" in attacked["out"]
 
 
 def test_tampering_is_undone_and_reported(attacked):
