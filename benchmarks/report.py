@@ -467,7 +467,7 @@ NOTES = """## What we found on the way
   Chapters 6 and 7 are the closest: 26.5-28.5 s and 28.3-29.2 s over three runs each; on a 10% slower hour
   chapter 7 would again reach 30 s.
 * **Chapters 6 and 7 met the 30-second fast-profile target and the 6-minute full one on 23 November**, before the
-  sections added since (their times today: the two notes above). Full profile: chapter 6's notebook 5.1 min in the table's run (5.5 and 4.6 min in two earlier runs the same
+  sections added since (their times today: the two notes above). Full profile: chapter 6's notebook 5.1 min in that day's run (5.5 and 4.6 min in two earlier runs the same
   day, 5.2 min before optimizers were built first: the machine's speed varied by as much), chapter 7's 5.5 min
   (an earlier run). Fast profile: 26.0 s each in that day's run.
   Two runs each with the old and the new code alternating on the same machine: chapter 6 took 37.1 and 36.1 s
