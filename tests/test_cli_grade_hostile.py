@@ -18,10 +18,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from classroom import (HOSTILE_CHAPTER, TAMPERING_CHAPTER, exfiltrating_class, expected_scores, hostile_class,
-                       tampering_class, write_class)
+from classroom import (HOSTILE_CHAPTER, TAMPERING_CHAPTER, Handin, answer, exfiltrating_class, expected_scores,
+                       hostile_class, tampering_class, write_class)
 from test_cli_grade import gradebook_scores, hidden_test_lines, tree_digest
-from workbook import SOLUTIONS, source_notebook
+from workbook import SOLUTIONS, cell_by_id, source_notebook
 
 MARKER = f"aeworkbook-lingerer-{uuid.uuid4().hex}"
 
@@ -228,6 +228,22 @@ def test_without_the_sandbox_the_attack_gets_through_and_the_summary_warns(tmp_p
     assert status == 0 and listener.connections, "without the sandbox the caller reaches the listener"
     assert "WARNING: graded WITHOUT the sandbox" in out
     assert "WARNING: graded WITHOUT the sandbox" in (tmp_path / "course" / "report.md").read_text()
+
+
+def test_a_job_that_kills_its_grading_worker_costs_only_its_own_grade(tmp_path):
+    """Without the sandbox a kernel can kill its parent, the grading worker, which breaks the pool of workers and
+    every job in it: the others are graded again and earn their points; only the killer's notebook fails."""
+    def kill_the_worker(nb):
+        cell_by_id(nb, answer(HOSTILE_CHAPTER, 3)).source += "\nimport os, signal\nos.kill(os.getppid(), signal.SIGKILL)"
+
+    students = {"ada": (False, [Handin(HOSTILE_CHAPTER)]), "bob": (False, [Handin(HOSTILE_CHAPTER, solved={1})]),
+                "kim": (False, [Handin(HOSTILE_CHAPTER, solved={1, 2}, edit=kill_the_worker)])}
+    write_class(tmp_path / "s", students)
+    status, out, _ = grade(tmp_path / "s", "--course", tmp_path / "course", "--jobs", 2, "--no-sandbox")
+    scores = gradebook_scores(tmp_path / "course")
+    expected = expected_scores(students)
+    assert {s: scores[s] for s in ("ada", "bob")} == {s: expected[s] for s in ("ada", "bob")}, out
+    assert f"kim, {HOSTILE_CHAPTER}: could not be graded" in out and "1 could not be graded" in out, out
 
 
 @pytest.mark.parametrize("fake_bwrap, says", [

@@ -16,6 +16,7 @@ import re
 import tempfile
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -330,17 +331,30 @@ def grade(source: Path, course_dir: Path, *, workbook: Workbook, jobs: int | Non
     outcomes = []
     if todo:
         total = sum(len(c) for c in todo.values())
-        with executor(min(jobs, len(todo)), dask) as pool, \
-                tqdm(total=total, unit="notebook", desc="grading", disable=not progress) as bar:
-            futures = {pool.submit(grade_student, course, student, to_grade): student
-                       for student, to_grade in todo.items()}
-            for future in as_completed(futures):
-                outcome = student_outcome(future, futures[future], todo[futures[future]])
+        with tqdm(total=total, unit="notebook", desc="grading", disable=not progress) as bar:
+            for outcome in graded_students(course, todo, jobs, dask):
                 outcomes.append(outcome)
                 bar.update(len(outcome.chapters))
     late.apply(course.db_url, COURSE_ID, policy)  # penalties from the final scores (hand grades included)
     return GradeRun(course, known, collected.students, sorted(outcomes, key=lambda o: o.student), collected.problems,
                     unchanged, time.perf_counter() - start, gradebook_scores(course, known))
+
+
+def graded_students(course: Course, todo: dict[str, list[Chapter]], jobs: int, dask: str | None):
+    """Each student's outcome, as the jobs end. A local worker that dies (killed, out of memory) breaks its pool and
+    every job in it, and which job killed it is unknown: those students are graded again, each in a pool of their
+    own, so that only the job that kills its worker fails and the rest of the class goes on."""
+    broken = {}
+    with executor(min(jobs, len(todo)), dask) as pool:
+        futures = {pool.submit(grade_student, course, student, to_grade): student for student, to_grade in todo.items()}
+        for future in as_completed(futures):
+            student = futures[future]
+            if isinstance(future.exception(), BrokenProcessPool) and len(todo) > 1:
+                broken[student] = todo[student]
+            else:
+                yield student_outcome(future, student, todo[student])
+    for student, to_grade in broken.items():
+        yield from graded_students(course, {student: to_grade}, 1, dask)
 
 
 def student_outcome(future, student: str, to_grade: list[Chapter]) -> StudentOutcome:
