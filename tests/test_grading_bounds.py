@@ -272,8 +272,8 @@ def test_a_notebook_past_its_time_is_stopped():
 
 def test_output_past_the_limit_is_cut_whatever_way_it_comes():
     """The output limit once held for printed text only: one raise of a 50 MB message was kept whole (4 MB here,
-    under the limit of a message), and so was
-    an update of a display shown 100 times (200 MB, written once for each)."""
+    under the limit of a message), and so was an update of a display shown 100 times (200 MB, written once for
+    each)."""
     executor, nb, _ = execute([
         "from IPython.display import display, update_display\nfor _ in range(100):\n    display('x', display_id='d')",
         "update_display({'text/plain': 'y' * 2_000_000}, display_id='d', raw=True)",
@@ -300,7 +300,6 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 from nbgrader.utils import determine_grade
 from aeworkbook.course.execute import GraderExecute
-from aeworkbook.course.nbconfig import OUTPUT_LIMIT
 from aeworkbook.course.nbconfig import OUTPUT_LIMIT
 
 nb = new_notebook(cells=[new_code_cell(source, metadata={"nbgrader": {

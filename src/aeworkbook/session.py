@@ -174,13 +174,18 @@ def _show_error(shell, etype, value, tb, tb_offset=None):
     return [line]
 
 
+def _ipython():
+    """The IPython shell running this code, or None (IPython is not imported outside one)."""
+    return sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+
+
 def short_errors() -> bool:
     """Install :func:`_show_error` in the IPython shell running this notebook; True if installed.
 
     Not under nbgrader (``NBGRADER_EXECUTION``: autograde and validate), whose outputs, feedback
     and guard expect IPython's own tracebacks, and not outside IPython.
     """
-    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    shell = _ipython()
     if shell is None or os.environ.get("NBGRADER_EXECUTION"):
         return False
     shell.set_custom_exc((NameError, NotImplementedError), _show_error)
@@ -195,7 +200,7 @@ def exit_without_teardown() -> bool:
     kernel that is shutting down has nothing left that needs it. Outside a kernel (a script, whose
     exit status matters) nothing changes.
     """
-    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    shell = _ipython()
     if shell is None or not hasattr(shell, "kernel"):
         return False
     atexit.unregister(_exit_now)

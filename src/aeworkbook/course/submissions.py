@@ -136,8 +136,9 @@ def collect(folder: Path, known: list[Chapter], lms_pattern: str = LMS_PATTERN) 
     times: dict[Path, str] = {}  # an LMS file, or the folder of a timestamp.txt -> its time
     entries = sorted(p for p in folder.iterdir() if not hidden(p.name))
     for entry in entries:
-        if entry.is_symlink() or not entry.is_dir() and unreadable(entry):
-            found.problem("-", f"{entry.name}: {unreadable(entry)}")
+        why = unreadable(entry) if entry.is_symlink() or not entry.is_dir() else None
+        if why:
+            found.problem("-", f"{entry.name}: {why}")
             continue
         if entry.is_dir():
             skipped: list[tuple[Path, str]] = []
